@@ -1,0 +1,3 @@
+import os, warnings
+os.environ.setdefault('MPLBACKEND', 'Agg')
+warnings.filterwarnings('ignore', category=FutureWarning)

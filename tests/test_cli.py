@@ -1,0 +1,34 @@
+"`vatt demo` end to end at a tiny setting, and errors printed as messages."
+import json, subprocess, sys, os
+from pathlib import Path
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, 'MPLBACKEND': 'Agg'}
+    return subprocess.run([sys.executable, '-m', 'vatt.cli', *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+def test_demo_defaults_end_to_end(tmp_path):
+    "The README's main job with its defaults: report files present, validation accuracy at least 0.95."
+    out = tmp_path/'rep'
+    r = run('demo', '--out', str(out))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'validation accuracy' in r.stdout and 'index.html' in r.stdout
+    for f in ('index.html', 'metrics.json', 'curves.png', 'confusion.png', 'predictions.png', 'top_losses.png'):
+        assert (out/f).stat().st_size > 500, f
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['metrics']['n'] == 4 * 40  # 20 % of 200 per class, stratified
+    assert m['metrics']['accuracy'] >= 0.95, m['metrics']
+    assert m['metrics']['f1_weighted'] >= 0.95
+    assert sum(v['support'] for v in m['metrics']['per_class'].values()) == m['metrics']['n']
+    assert m['run']['pretrained'] is False and m['run']['total'] == m['run']['trainable']
+    html = (out/'index.html').read_text()
+    assert 'confusion.png' in html and 'random init' in html
+    assert len(list((out/'data'/'masks'/'spot').glob('*.png'))) == 200
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path):
+    r = run('train', str(tmp_path/'missing'), '--out', str(tmp_path/'o'))
+    assert r.returncode == 2 and 'does not exist' in r.stderr and 'Traceback' not in r.stderr
+    r = run('demo', '--arch', 'resnet_18', '--out', str(tmp_path/'o'), '--n', '4')
+    assert r.returncode == 2 and 'resnet18' in r.stderr and 'Traceback' not in r.stderr

@@ -1,0 +1,16 @@
+"README.md is what index.ipynb says, and CI runs the README's test command."
+import subprocess, sys
+from pathlib import Path
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_is_current():
+    assert subprocess.run([sys.executable, str(ROOT/'tools'/'make_readme.py'), '--check']).returncode == 0
+
+
+def test_readme_gives_the_two_commands_and_ci_runs_the_second():
+    readme = (ROOT/'README.md').read_text()
+    lines = [l for l in readme.splitlines() if l.startswith('python3 -m venv')]
+    assert len(lines) == 2 and lines[0].endswith('vatt demo') and 'torch==2.14.1' in lines[0]
+    assert "grep -m1 -F 'nbdev-test && pytest' README.md" in (ROOT/'.ci'/'run').read_text()
+    assert 'nbdev-test && pytest' in lines[1]
