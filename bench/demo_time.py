@@ -3,13 +3,16 @@
     python bench/demo_time.py            # the defaults: the target is accuracy >= 0.95 within 300 s on 2 CPU cores
     python bench/demo_time.py --quick    # a tiny setting, seconds
 
-Prints a final JSON line: wall seconds, training seconds, accuracy, F1, device, cores."""
+Prints a final JSON line: wall seconds, training seconds, accuracy, F1, the Grad-CAM peak-in-mask rate per layer,
+device, cores."""
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 
-ap = argparse.ArgumentParser(); ap.add_argument('--quick', action='store_true'); args = ap.parse_args()
+ap = argparse.ArgumentParser(); ap.add_argument('--quick', action='store_true')
+ap.add_argument('--out', default=None, help='keep the report in this folder (default: a temporary one)'); args = ap.parse_args()
 extra = ['--n', '16', '--size', '64', '48', '--epochs', '1', '--arch', 'resnet10t'] if args.quick else []
 with tempfile.TemporaryDirectory() as d:
+    d = args.out or d
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, '-m', 'vatt.cli', 'demo', '--out', d, *extra], capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -20,4 +23,4 @@ print(json.dumps(dict(bench='demo_time', quick=args.quick, wall_s=round(wall, 1)
                       accuracy=round(m['metrics']['accuracy'], 4), f1_weighted=round(m['metrics']['f1_weighted'], 4),
                       arch=m['run']['arch'], size=m['run']['size'], epochs=m['run']['epochs'],
                       device=', '.join(g['name'] for g in env.get('gpus', [])) or 'cpu', cpus=os.cpu_count(),
-                      torch=env.get('torch'))))
+                      torch=env.get('torch'), gradcam_peak_in_mask=m.get('cam', {}).get('peak_in_mask'))))
