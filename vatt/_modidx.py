@@ -14,6 +14,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'vatt.attention._feat_size': ('attention.html#_feat_size', 'vatt/attention.py'),
                                 'vatt.attention._fused_off': ('attention.html#_fused_off', 'vatt/attention.py'),
                                 'vatt.attention._hooked': ('attention.html#_hooked', 'vatt/attention.py'),
+                                'vatt.attention._kept': ('attention.html#_kept', 'vatt/attention.py'),
                                 'vatt.attention._layer_maps': ('attention.html#_layer_maps', 'vatt/attention.py'),
                                 'vatt.attention._owner': ('attention.html#_owner', 'vatt/attention.py'),
                                 'vatt.attention._partitioner': ('attention.html#_partitioner', 'vatt/attention.py'),
