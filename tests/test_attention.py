@@ -245,3 +245,16 @@ def test_bad_arguments():
                     (dict(layers=['nope']), 'no attention layer named'), (dict(head_fusion='median'), 'head_fusion')]:
         with pytest.raises(VattError, match=msg): compute_attention(model, x, **kw)
     assert hook_count(model) == 0
+
+
+def test_learner_vit_attention_and_figure(tmp_path):
+    from vatt.data import make_inspection, image_dls
+    from vatt.learner import make_learner
+    from vatt.attention import attention_figure
+    root = make_inspection(tmp_path/'insp', n_per_class=2, size=(64, 48))
+    learn = make_learner(image_dls(root, size=(64, 48), bs=4), 'vit_tiny_patch16_224', pretrained=False, img_size=(48, 64), depth=2)
+    items = sorted((root/'spot').glob('*.png'))[:2]
+    res = learn.attention(items, 'rollout')
+    assert res.maps.shape == (2, 1, 48, 64) and res.images.shape == (2, 48, 64, 3)
+    fig = attention_figure(learn, items, path=tmp_path/'attn.png')
+    assert len(fig.axes) == 2 * (1 + 2 + 1) and (tmp_path/'attn.png').exists() and hook_count(learn.model) == 0
