@@ -210,7 +210,7 @@ def reproduction_error(model:nn.Module, x:torch.Tensor) -> dict:
         errs[kind] = max(errs.get(kind, 0.), (attention_output(r) - r.out).abs().max().item())
     return errs
 
-# %% ../nbs/05_attention.ipynb #80186fa6
+# %% ../nbs/05_attention.ipynb #b92e1db9
 def _to_grid(rec, vals):
     "Per-token values (B*P, k, N) on the layer's grid (B, k, h, w); prefix tokens dropped."
     P, N = rec.pos.shape
@@ -231,7 +231,7 @@ def cls_attention(rec:LayerAttention, weights:torch.Tensor|None=None) -> torch.T
     if not rec.cls: raise VattError(f"{rec.name} has no class token: use method='received' or 'query'")
     return _to_grid(rec, (rec.attn if weights is None else weights)[:, :, 0])
 
-# %% ../nbs/05_attention.ipynb #7cd2bb86
+# %% ../nbs/05_attention.ipynb #f05787dc
 def from_query(rec:LayerAttention, cells:torch.Tensor, # (B, 2) the query's (row, col) on the layer's grid
                weights:torch.Tensor|None=None) -> torch.Tensor:
     "Attention from the token at `cells` to every position: (B, heads, h, w), zero where it cannot look."
@@ -254,7 +254,7 @@ def to_cells(query, input_hw:tuple, grid:tuple, batch:int) -> torch.Tensor:
     cx = (q[:, 1] * grid[1] / input_hw[1]).long().clamp(0, grid[1] - 1)
     return torch.stack([cy, cx], 1)
 
-# %% ../nbs/05_attention.ipynb #b57a97a8
+# %% ../nbs/05_attention.ipynb #0e4a02c1
 def grad_weighted(attn:torch.Tensor, grad:torch.Tensor) -> torch.Tensor:
     "Attention weighted by the gradient of a class score with respect to it, positive part: (A ⊙ ∂y/∂A)⁺."
     return (attn * grad).clamp(min=0)
@@ -264,7 +264,7 @@ def fuse_heads(m:torch.Tensor, how:str='mean') -> torch.Tensor:
     if how not in ('mean', 'max', 'min'): raise VattError(f"head_fusion {how!r} unknown: use 'mean', 'max' or 'min'")
     return m.mean(1) if how == 'mean' else m.amax(1) if how == 'max' else m.amin(1)
 
-# %% ../nbs/05_attention.ipynb #34f2efca
+# %% ../nbs/05_attention.ipynb #70bee34f
 def _discard(a, ratio):
     "Zero the `ratio` smallest entries of each (N, N) matrix of `a` (B, N, N)."
     flat = a.flatten(1)
@@ -286,7 +286,7 @@ def rollout(attns:list, # per layer (B, heads, N, N), in forward order (or gradi
         R = a if R is None else a @ R
     return R
 
-# %% ../nbs/05_attention.ipynb #97dee311
+# %% ../nbs/05_attention.ipynb #edd5518a
 ATTENTION_METHODS = ('cls', 'received', 'query', 'rollout', 'grad_cls', 'grad_received', 'grad_query', 'grad_rollout')
 
 @dataclass
@@ -317,7 +317,7 @@ def peak_position(maps:torch.Tensor) -> torch.Tensor:
     idx = maps.flatten(1).argmax(1)
     return torch.stack([idx // maps.shape[-1], idx % maps.shape[-1]], 1)
 
-# %% ../nbs/05_attention.ipynb #3f5d342a
+# %% ../nbs/05_attention.ipynb #86b340a8
 def _size_error(model, x, e):
     built = getattr(_owner(model, attention_layers(model)[0][0], 'img_size'), 'img_size', None) if has_attention(model) else None
     hint = (f' This model was built for {built[0]}x{built[1]} inputs: build it for yours with img_size=(H, W) '
@@ -344,7 +344,7 @@ def _rollout_map(recs, weights, head_fusion, discard_ratio):
     R = rollout([r.attn if w is None else w for r, w in zip(recs, weights)], head_fusion, discard_ratio)
     return _to_grid(recs[0], (R[:, 0] if recs[0].cls else R.mean(1))[:, None])
 
-# %% ../nbs/05_attention.ipynb #031fd5b8
+# %% ../nbs/05_attention.ipynb #dda46e7a
 def compute_attention(model:nn.Module, # a timm model with attention layers, or a fastai Learner's model
                       x:torch.Tensor, # a normalised batch (B, 3, H, W) of a size the model takes
                       method:str='auto', # one of `ATTENTION_METHODS`, or 'auto' (cls with a class token, else received)
@@ -385,7 +385,7 @@ def compute_attention(model:nn.Module, # a timm model with attention layers, or 
         maps = torch.stack([resize_maps(minmax(f.float()), out) for f in fused], 1)
     return AttentionResult(minmax(maps), heads, names, method if method != 'auto' else base, t, logits.detach())
 
-# %% ../nbs/05_attention.ipynb #72311954
+# %% ../nbs/05_attention.ipynb #b51d94f0
 @patch
 def attention(self:Learner, items, # image file(s), PIL image(s), or a normalised batch tensor
               method:str='auto', targets=None, query=None, layers=None, **kwargs) -> AttentionResult:
@@ -395,7 +395,7 @@ def attention(self:Learner, items, # image file(s), PIL image(s), or a normalise
     res.images = to_pixels(x, self.dls)
     return res
 
-# %% ../nbs/05_attention.ipynb #4df7dcba
+# %% ../nbs/05_attention.ipynb #f783243c
 def _short(name): return name.replace('stages.', 's').replace('blocks.', 'b').replace('.attn_', '.').replace('.attn', '')
 
 def _spread(n, k): return list(range(n)) if n <= k else sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
@@ -434,7 +434,7 @@ def plot_attention_heads(res:AttentionResult, layer:int=-1, image:int=0, alpha:f
     if path is not None: fig.savefig(path, dpi=110, bbox_inches='tight')
     return fig
 
-# %% ../nbs/05_attention.ipynb #1b4d6391
+# %% ../nbs/05_attention.ipynb #763cc04f
 def attention_figure(learn:Learner, items, # a few image files / PIL images / a normalised batch
                      method:str='auto', cam:str|None='gradcam', # CAM method shown next to the attention, or None
                      labels:list|None=None, path=None, **kwargs) -> plt.Figure:
