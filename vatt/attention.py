@@ -395,7 +395,7 @@ def attention(self:Learner, items, # image file(s), PIL image(s), or a normalise
     res.images = to_pixels(x, self.dls)
     return res
 
-# %% ../nbs/05_attention.ipynb #f783243c
+# %% ../nbs/05_attention.ipynb #cf3e3b49
 def _short(name): return name.replace('stages.', 's').replace('blocks.', 'b').replace('.attn_', '.').replace('.attn', '')
 
 def _spread(n, k): return list(range(n)) if n <= k else sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
@@ -434,7 +434,7 @@ def plot_attention_heads(res:AttentionResult, layer:int=-1, image:int=0, alpha:f
     if path is not None: fig.savefig(path, dpi=110, bbox_inches='tight')
     return fig
 
-# %% ../nbs/05_attention.ipynb #763cc04f
+# %% ../nbs/05_attention.ipynb #e7de1833
 def attention_figure(learn:Learner, items, # a few image files / PIL images / a normalised batch
                      method:str='auto', cam:str|None='gradcam', # CAM method shown next to the attention, or None
                      labels:list|None=None, path=None, **kwargs) -> plt.Figure:
