@@ -395,8 +395,12 @@ def attention(self:Learner, items, # image file(s), PIL image(s), or a normalise
     res.images = to_pixels(x, self.dls)
     return res
 
-# %% ../nbs/05_attention.ipynb #cf3e3b49
-def _short(name): return name.replace('stages.', 's').replace('blocks.', 'b').replace('.attn_', '.').replace('.attn', '')
+# %% ../nbs/05_attention.ipynb #891da61c
+def _short(name):
+    "A layer name that fits a panel title: '0.model.stages.2.blocks.0.attn' -> 's2.b0'."
+    for key in ('stages.', 'blocks.'):
+        if key in name: name = name[name.index(key):]; break
+    return name.replace('stages.', 's').replace('blocks.', 'b').replace('.attn_', '.').replace('.attn', '')
 
 def _spread(n, k): return list(range(n)) if n <= k else sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
 
@@ -412,7 +416,7 @@ def plot_attention_layers(res:AttentionResult, vocab:list|None=None, labels:list
     for b in range(B):
         c = int(res.targets[b, 0])
         pred = f'{vocab[c] if vocab else c} ({probs[b, 0]:.2f})'
-        axs[b, 0].imshow(res.images[b]); axs[b, 0].set_title((f'true: {labels[b]}, ' if labels else '') + pred, fontsize=8)
+        axs[b, 0].imshow(res.images[b]); axs[b, 0].set_title((f'true: {labels[b]}\n' if labels else '') + pred, fontsize=8)
         for j, l in enumerate(cols):
             axs[b, j + 1].imshow(overlay(res.images[b], res.maps[b, l], alpha)); axs[b, j + 1].set_title(_short(res.layers[l]), fontsize=8)
         if cam is not None: axs[b, -1].imshow(overlay(res.images[b], cam.maps[b, 0], alpha)); axs[b, -1].set_title(cam.method, fontsize=8)
