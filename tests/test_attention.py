@@ -258,3 +258,19 @@ def test_learner_vit_attention_and_figure(tmp_path):
     assert res.maps.shape == (2, 1, 48, 64) and res.images.shape == (2, 48, 64, 3)
     fig = attention_figure(learn, items, path=tmp_path/'attn.png')
     assert len(fig.axes) == 2 * (1 + 2 + 1) and (tmp_path/'attn.png').exists() and hook_count(learn.model) == 0
+
+
+def test_fused_attention_forced_by_environment():
+    import os, subprocess, sys, textwrap
+    code = textwrap.dedent('''
+        import torch, timm
+        from vatt.attention import attention_layers, reproduction_error
+        torch.set_num_threads(1)
+        m = timm.create_model('vit_tiny_patch16_224', img_size=(32, 32), depth=2, num_classes=3).eval()
+        assert all(a.fused_attn for _, a in attention_layers(m))
+        assert reproduction_error(m, torch.randn(1, 3, 32, 32))['Attention'] <= 1e-5
+        assert all(a.fused_attn for _, a in attention_layers(m))
+        print('captured')''')
+    env = {**os.environ, 'TIMM_FUSED_ATTN': '2'}  # 2: fused attention even where timm calls it experimental
+    r = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and 'captured' in r.stdout, r.stderr[-2000:]
