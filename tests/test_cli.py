@@ -49,3 +49,15 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     assert r.returncode == 2 and 'does not exist' in r.stderr and 'Traceback' not in r.stderr
     r = run('demo', '--arch', 'resnet_18', '--out', str(tmp_path/'o'), '--n', '4')
     assert r.returncode == 2 and 'resnet18' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_demo_report_shows_attention_of_a_vit(tmp_path):
+    "A model with self-attention gets its per-layer attention next to Grad-CAM, and its attention maps scored with the CAMs."
+    out = tmp_path/'vit'
+    r = run('demo', '--out', str(out), '--arch', 'vit_tiny_patch16_224', '--size', '224', '224', '--n', '6', '--epochs', '1', '--bs', '8')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (out/'attention.png').stat().st_size > 500 and 'attention.png' in (out/'index.html').read_text()
+    cam = json.loads((out/'metrics.json').read_text())['cam']
+    scored = {(row['method'], row['layer']) for row in cam['rows']}
+    assert {('attention', 'last attention layer'), ('attention x gradient', 'last attention layer')} <= scored
+    assert len(cam['sentences']) == 6 + 2 and all(0 <= row['pointing'] <= 1 for row in cam['rows'])

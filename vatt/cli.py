@@ -15,6 +15,7 @@ from .learner import train, param_counts
 from .evaluate import evaluate, plot_curves, plot_confusion, plot_predictions, plot_top_losses
 from .report import Report
 from .explain import plot_cam_grid, plot_methods, to_pixels
+from .attention import has_attention, attention_layers, compute_attention, attention_figure
 from .metrics import (candidate_layers, localization_scores, summarize, metric_table, dataset_masks,
                           masks_from_folder, masks_from_boxes, rank_images, plot_best_worst, describe)
 
@@ -67,73 +68,84 @@ def _masks_for(dl, size, masks):
     if not items or all(load_mask(f) is None for f in items): return None
     return dataset_masks(items, size)
 
-def _score_layers(learn, dl, masks, methods, layers, tol, align=True):
-    "Maps of the true class and their localization scores for each (method, layer name)."
-    maps_by, scores_by = {}, {}
-    for method in methods:
-        for lname, layer in layers.items():
-            _, _, maps, _ = learn.get_cams(dl, method=method, targets='label', layer=layer, align=align)
-            maps_by[method, lname] = maps[:, 0]
-            scores_by[method, lname] = localization_scores(maps[:, 0], masks, tol)
-    return maps_by, scores_by
+def _cam_maps(learn, dl, methods, layers, align=True) -> dict:
+    "Maps (N, H, W) of the true class for each (method, layer name)."
+    return {(m, ln): learn.get_cams(dl, method=m, targets='label', layer=l, align=align)[2][:, 0]
+            for m in methods for ln, l in layers.items()}
 
-def _best_layer(scores_by, method, layers) -> str:
-    "The layer where `method` points at the defect most often (energy breaks ties)."
-    return max(layers, key=lambda l: (summarize(scores_by[method, l])['pointing'], summarize(scores_by[method, l])['energy']))
+def _attention_maps(learn, dl) -> dict:
+    "The last attention layer's maps (N, H, W), as computed and weighted by the true class's gradient."
+    last = [attention_layers(learn.model)[-1][0]]
+    res = {}
+    for xb, yb in dl:
+        base = compute_attention(learn.model, xb[:1], layers=last).method
+        for key, method in ((('attention', 'last attention layer'), base), (('attention x gradient', 'last attention layer'), f'grad_{base}')):
+            res.setdefault(key, []).append(compute_attention(learn.model, xb, method, targets=yb, layers=last).maps[:, -1].cpu())
+    return {k: torch.cat(v) for k, v in res.items()}
+
+def _best_keys(scores_by) -> dict:
+    "For each method, its (method, layer) key with the best pointing game (energy breaks ties)."
+    best = {}
+    for k, s in scores_by.items():
+        s = summarize(s)
+        if k[0] not in best or (s['pointing'], s['energy']) > best[k[0]][1]: best[k[0]] = (k, (s['pointing'], s['energy']))
+    return {m: k for m, (k, _) in best.items()}
 
 def explain_section(learn, rep:Report, dl=None, masks=None, methods=REPORT_METHODS, n_images:int=4, tol:float=4,
                     n_faithful:int=40, steps:int=10) -> dict:
-    "Add CAM grids and, where masks exist, the localization and faithfulness of each method to `rep`."
+    "Add CAM (and attention) grids and, where masks exist, the localization and faithfulness of each method to `rep`."
     dl = dl if dl is not None else learn.dls.valid.new(shuffle=False, drop_last=False)
     items, vocab = list(dl.dataset.items), learn.dls.vocab
     labels = torch.tensor([int(y) for y in dl.dataset.tls[1]]) if hasattr(dl.dataset, 'tls') else None
     _, _, H, W = dl.one_batch()[0].shape
     masks = _masks_for(dl, (W, H), masks)
-    layers = candidate_layers(learn.model)
-    rep.section('Where the model looks', 'Grad-CAM of the top-3 predicted classes; methods side by side')
+    layers, attn = candidate_layers(learn.model), has_attention(learn.model)
+    rep.section('Where the model looks', 'Grad-CAM of the top-3 predicted classes; methods side by side'
+                + ('; the attention the model computes, per layer' if attn else ''))
     res = dict(tol_px=tol, layers={k: '+'.join(v) if isinstance(v, list) else v for k, v in layers.items()})
     has = masks.flatten(1).any(1) if masks is not None else torch.zeros(len(items), dtype=torch.bool)
     by_class = {}
     for i in (has.nonzero()[:, 0].tolist() if has.any() else range(len(items))): by_class.setdefault(int(labels[i]) if labels is not None else 0, []).append(i)
     show = [i for group in zip(*by_class.values()) for i in group][:n_images] or list(range(min(n_images, len(items))))
+    show_labels = [vocab[int(labels[i])] for i in show] if labels is not None else None
     grid_layer = layers.get('previous stage', layers['last stage'])
     r = learn.cam([items[i] for i in show], method='gradcam', k=min(3, len(vocab)), layer=grid_layer)
-    rep.figure(plot_cam_grid(r, vocab, labels=[vocab[int(labels[i])] for i in show] if labels is not None else None),
-               'cam_grid', f'Grad-CAM of the top-3 classes at {grid_layer}')
+    rep.figure(plot_cam_grid(r, vocab, labels=show_labels), 'cam_grid', f'Grad-CAM of the top-3 classes at {grid_layer}')
     rep.figure(plot_methods(learn, items[show[0]], layer=grid_layer), 'cam_methods', 'one image, each method, the top class')
+    if attn: rep.figure(attention_figure(learn, [items[i] for i in show], labels=show_labels), 'attention',
+                        'the attention the model computes, per layer (heads averaged), next to Grad-CAM of the top class')
     if masks is None or not has.any() or labels is None:
         rep.text('No defect masks for these images: give --masks DIR or --boxes CSV to score where the maps land.', note=True)
         return res
-    maps_by, scores_by = _score_layers(learn, dl, masks, methods, layers, tol)
-    best = {m: _best_layer(scores_by, m, layers) for m in methods}
+    maps_by = _cam_maps(learn, dl, methods, layers)
+    if attn: maps_by.update(_attention_maps(learn, dl))
+    scores_by = {k: localization_scores(v, masks, tol) for k, v in maps_by.items()}
+    best = _best_keys(scores_by)
     sub = has.nonzero()[:n_faithful, 0]
     sub_dl = learn.dls.test_dl([items[i] for i in sub], with_labels=True)
-    for m in methods:  # faithfulness of each method at its best layer, on the first defect images
-        f = learn.faithfulness(sub_dl, maps_by[m, best[m]][sub], labels[sub], steps=steps)
-        for k, v in f.items(): scores_by[m, best[m]][k] = torch.full((len(items),), float('nan')).index_put_((sub,), v)
+    for k in best.values():  # faithfulness of each method at its best layer, on the first defect images
+        f = learn.faithfulness(sub_dl, maps_by[k][sub], labels[sub], steps=steps)
+        for name, v in f.items(): scores_by[k][name] = torch.full((len(items),), float('nan')).index_put_((sub,), v)
     tab = metric_table(scores_by, labels, vocab)
     overall = tab[tab['class'] == 'all'].drop(columns=['class'])
     rows = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in overall.to_dict('records')]
     rep.section('Does the map land on the defect?', f"{int(has.sum())} images with a defect mask; true class explained")
-    sentences = [describe(scores_by[m, best[m]], m, best[m], tol) for m in methods]
+    sentences = [describe(scores_by[k], *k, tol) for k in best.values()]
     for s in sentences: rep.text(s)
     rep.table(rows, 'each method at each layer, means over the images with a defect (faithfulness at the best layer, '
                     f'first {len(sub)} of them, {steps} steps)')
-    pick = {(m, best[m]): maps_by[m, best[m]] for m in methods}
-    shown = sorted({i for k in pick for ends in rank_images(scores_by[k]) for i in ends})
+    shown = sorted({i for k in best.values() for ends in rank_images(scores_by[k]) for i in ends})
     pixels = dict(zip(shown, to_pixels(learn.dls.test_dl([items[i] for i in shown]).one_batch()[0], learn.dls)))
-    rep.figure(plot_best_worst(pixels, pick,
-                               {(m, best[m]): scores_by[m, best[m]] for m in methods}, masks), 'best_worst',
-               'each method at its best layer: its best and worst images, the defect outlined in white')
+    rep.figure(plot_best_worst(pixels, {k: maps_by[k] for k in best.values()}, {k: scores_by[k] for k in best.values()}, masks),
+               'best_worst', 'each method at its best layer: its best and worst images, the defect outlined in white')
     align = {}
-    for lname in [l for l in ('previous stage', 'stages -3, -2 fused') if l in layers]:
-        _, plain = _score_layers(learn, dl, masks, ['gradcam'], {lname: layers[lname]}, tol, align=False)
-        align[lname] = dict(aligned=summarize(scores_by['gradcam', lname])['pointing'], plain=summarize(plain['gradcam', lname])['pointing'])
+    for ln in [l for l in ('previous stage', 'stages -3, -2 fused') if l in layers]:
+        plain = _cam_maps(learn, dl, ['gradcam'], {ln: layers[ln]}, align=False)['gradcam', ln]
+        align[ln] = dict(aligned=summarize(scores_by['gradcam', ln])['pointing'], plain=summarize(localization_scores(plain, masks, tol))['pointing'])
     rep.table([dict(layer=k, **{a: round(v, 3) for a, v in d.items()}) for k, d in align.items()],
               'Grad-CAM pointing game, receptive-field aligned resizing (vatt) vs plain resizing (as pytorch-grad-cam)')
-    full = tab.to_dict('records')
-    return {**res, 'images': int(has.sum()), 'rows': rows, 'per_class': full, 'sentences': sentences,
-            'best': {m: dict(layer=best[m], **{k: round(v, 4) for k, v in summarize(scores_by[m, best[m]]).items()}) for m in methods},
+    return {**res, 'images': int(has.sum()), 'rows': rows, 'per_class': tab.to_dict('records'), 'sentences': sentences,
+            'best': {m: dict(layer=k[1], **{n: round(v, 4) for n, v in summarize(scores_by[k]).items()}) for m, k in best.items()},
             'alignment': align}
 
 # %% ../nbs/09_cli.ipynb #000d5474
