@@ -41,6 +41,9 @@ def test_metadata_sources():
     assert meta['paddy']['competition_sources'] == ['paddy-disease-classification']
     assert len(meta['cats']['dataset_sources']) == 1 and not meta['cats']['competition_sources']
     assert not meta['inspection']['dataset_sources'] and not meta['inspection']['competition_sources']
+    for name, m in meta.items():  # the notebook asks find_data for the very source the kernel attaches
+        src = (ROOT/'nbs'/m['code_file']).read_text()
+        assert all(f"find_data('{s}'" in src for s in m['dataset_sources'] + m['competition_sources'])
 
 
 def test_check_metadata_names_each_problem():
