@@ -229,3 +229,10 @@ def test_tutorial_in_simulated_kaggle_kernel(name, tmp_path):
     if slug: assert summary['data'] == 'kaggle' and Path(summary['data_path']).is_relative_to(tmp_path/'input')
     else: assert summary['data'] == 'embedded'
     assert list((work/name).rglob('*.csv')) or list((work/name).rglob('*.png'))
+
+
+def test_missing_kaggle_credentials_is_a_clear_error(tmp_path, monkeypatch):
+    import fastkaggle
+    monkeypatch.setattr(fastkaggle, 'import_kaggle', lambda: sys.exit(1))  # the kaggle client exits without credentials
+    with pytest.raises(VattError, match='kaggle.json'):
+        push_kernel(KAGGLE/'inspection'/'kernel-metadata.json', ROOT/'nbs', tmp_path/'k')

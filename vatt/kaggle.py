@@ -5,7 +5,7 @@ with the real folder layout, and pushing a tutorial as a Kaggle kernel."""
 
 # %% ../nbs/10_kaggle.ipynb #6541e362
 from __future__ import annotations
-import os, re, json, shutil, tempfile
+import os, re, json, shutil, tempfile, functools
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, cv2, torch
@@ -19,8 +19,8 @@ from .data import VattImage
 __all__ = ['SCALES', 'PADDY_LABELS', 'PADDY_VARIETIES', 'CAT_BREEDS', 'KERNEL_FIELDS', 'REPO_PIP', 'kaggle_input', 'in_test',
            'work_dir', 'scale_name', 'by_scale', 'DataSource', 'kaggle_candidates', 'data_home', 'find_data',
            'subsample', 'label_splitter', 'items_dls', 'shrink_images', 'make_paddy_standin', 'paddy_ok', 'pet_label',
-           'pet_items', 'make_pets_standin', 'pets_ok', 'download_competition', 'download_pets', 'check_metadata',
-           'pip_args', 'install_cell', 'prepare_kernel', 'push_kernel']
+           'pet_items', 'make_pets_standin', 'pets_ok', 'kaggle_api', 'download_competition', 'download_pets',
+           'check_metadata', 'pip_args', 'install_cell', 'prepare_kernel', 'push_kernel']
 
 # %% ../nbs/10_kaggle.ipynb #cd4e1f93
 def kaggle_input() -> Path:
@@ -32,11 +32,14 @@ def in_test() -> bool:
     return bool(os.environ.get('IN_TEST'))
 
 # %% ../nbs/10_kaggle.ipynb #058280a5
+@functools.cache
+def _test_root() -> Path: return Path(tempfile.mkdtemp(prefix='vatt_test_'))
+
 def work_dir(name:str, # a folder name for one tutorial's outputs
             ) -> Path:
-    "A writable, created folder: `<kaggle working>/name` on Kaggle, a temporary one under test, else `vatt_out/name`."
+    "A writable, created folder: `<kaggle working>/name` on Kaggle, under one temporary folder under test, else `vatt_out/name`."
     if on_kaggle(): return output_dir(name)
-    if in_test(): return output_dir(Path(tempfile.mkdtemp(prefix='vatt_'))/name)
+    if in_test(): return output_dir(_test_root()/name)
     return output_dir(Path('vatt_out')/name)
 
 # %% ../nbs/10_kaggle.ipynb #efe36748
@@ -294,13 +297,21 @@ def pets_ok(p:Path) -> bool:
     return any(_PET_RE.match(f.name) for f in get_image_files(p))
 
 # %% ../nbs/10_kaggle.ipynb #82a4b458
+def kaggle_api():
+    "Kaggle's API client, authenticated (fastkaggle reads Kaggle secrets inside a kernel), or a `VattError` saying how."
+    from fastkaggle import import_kaggle
+    try: return import_kaggle()
+    except SystemExit as e:  # the kaggle client exits when it finds no credentials
+        raise VattError('no Kaggle API credentials: create a token at https://www.kaggle.com/settings/api and save it as '
+                        '~/.kaggle/kaggle.json (or set KAGGLE_USERNAME and KAGGLE_KEY)') from e
+
 def download_competition(slug:str):
     "A `download` function for `find_data`: the Kaggle competition `slug`, unzipped (needs Kaggle credentials)."
     def _get(dest:Path):
         import zipfile
-        from fastkaggle import import_kaggle
+        api = kaggle_api()
         dest.mkdir(parents=True, exist_ok=True)
-        import_kaggle().competition_download_files(slug, path=str(dest), quiet=True)
+        api.competition_download_files(slug, path=str(dest), quiet=True)
         for z in dest.glob('*.zip'):
             zipfile.ZipFile(z).extractall(dest); z.unlink()
     return _get
@@ -310,7 +321,7 @@ def download_pets(dest:Path):
     from torchvision.datasets import OxfordIIITPet
     OxfordIIITPet(root=str(dest), download=True)
 
-# %% ../nbs/10_kaggle.ipynb #d6a0ca1a
+# %% ../nbs/10_kaggle.ipynb #5c25f0af
 KERNEL_FIELDS = ('id', 'title', 'code_file', 'language', 'kernel_type', 'is_private', 'enable_gpu', 'enable_internet',
                  'dataset_sources', 'competition_sources', 'kernel_sources', 'model_sources', 'machine_shape')
 _ALLOWED = dict(language=('python', 'r', 'rmarkdown'), kernel_type=('script', 'notebook'))
@@ -337,7 +348,7 @@ def check_metadata(meta:dict|str|Path, # the metadata, or its file
     if code_dir is not None and 'code_file' in meta and not (Path(code_dir)/meta['code_file']).is_file(): p.append(f"code_file {meta['code_file']} is not in {code_dir}")
     return p
 
-# %% ../nbs/10_kaggle.ipynb #e0e76b4d
+# %% ../nbs/10_kaggle.ipynb #33b68679
 REPO_PIP = 'vatt @ git+https://github.com/vatt-dev/vatt'
 
 def pip_args(wheels:str|None=None, # 'owner/dataset' of vatt's wheels (internet-off kernels), or None
@@ -355,7 +366,7 @@ def install_cell(args:list[str]) -> dict:
            f"    subprocess.run([sys.executable, '-m', 'pip', *{args!r}], check=True)")
     return dict(cell_type='code', execution_count=None, metadata={}, outputs=[], source=src.splitlines(keepends=True))
 
-# %% ../nbs/10_kaggle.ipynb #ac3342c7
+# %% ../nbs/10_kaggle.ipynb #c3b56897
 def prepare_kernel(meta_file:str|Path, # kaggle/<name>/kernel-metadata.json
                    nbs_path:str|Path, # the folder holding `code_file` (the repository's nbs/)
                    dest:str|Path, # folder to write; created
@@ -384,7 +395,5 @@ def push_kernel(meta_file:str|Path, nbs_path:str|Path, dest:str|Path,
                ) -> Path:
     "Prepare the kernel folder and push it with Kaggle's API (needs credentials), unless `dry_run`."
     folder = prepare_kernel(meta_file, nbs_path, dest, **kwargs)
-    if not dry_run:
-        from fastkaggle import import_kaggle
-        import_kaggle().kernels_push(str(folder))
+    if not dry_run: kaggle_api().kernels_push(str(folder))
     return folder
