@@ -5,14 +5,14 @@ with the real folder layout, and pushing a tutorial as a Kaggle kernel."""
 
 # %% ../nbs/10_kaggle.ipynb #6541e362
 from __future__ import annotations
-import os, re, json, shutil, tempfile, functools
+import os, re, json, tempfile, functools
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, cv2, torch
 from fastcore.basics import AttrDict
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, Resize, ResizeMethod, Normalize, imagenet_stats,
                                aug_transforms, get_image_files, parent_label, resize_images, verify_images, L)
-from .core import VattError, on_kaggle, kaggle_working, output_dir, hub_reachable
+from .core import VattError, on_kaggle, output_dir, hub_reachable
 from .data import VattImage
 
 # %% auto #0
@@ -125,7 +125,7 @@ def find_data(slug:str, # Kaggle competition ('name') or dataset ('owner/name') 
                 why = f'the download into {p} does not look like {layout or name}'
             except Exception as e: why = f'the download failed ({type(e).__name__}: {e})'
         elif download is not None: why += f', and {host} cannot be reached to download it'
-    if standin is None: raise VattError(f'{name!r} not found ({why}): give its folder as path=')
+    if standin is None: raise VattError(f'{name!r} not found ({why}): give its folder as path= or in the environment variable {_env_key(name)}')
     dest = work_dir('standin')/name
     standin(dest)
     _announce_standin(name, why, dest)
