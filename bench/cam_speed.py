@@ -8,6 +8,10 @@ For each model (random weights: speed and equality do not depend on training) it
 - Grad-CAM, fp32, batch 32: vatt vs pgc (goal >= 4x), and pgc one image at a time;
 - Grad-CAM, vatt with a bf16 model at batch 256 vs pgc fp32 batch 32 (goal >= 10x; GPU only);
 - Score-CAM on a few images: vatt vs pgc with its default batch of 16 masked images (goal >= 5x);
+- attention (models with attention layers, `--attn-models`): images/s of a plain forward pass (fused attention,
+  no grad) and, in the same run, of the forward pass with attention captured (`vatt.attention.capture_attention`)
+  and of the whole map computation (`compute_attention`, default method; and a class-specific one, which adds a
+  backward pass); goal: capture costs at most one extra forward pass (maps rate >= half the forward rate);
 and the max |difference| of the fp32 maps (vatt with `align=False`, plain resizing as pgc; the timed calls use
 vatt's default, which also moves each map by the layer's receptive-field offset, measured once and cached). Times include everything each library does to return its maps
 (pgc returns NumPy arrays on the host; vatt returns tensors on the device, synchronised before the clock
@@ -17,11 +21,13 @@ import torch, timm
 from pytorch_grad_cam import GradCAM, ScoreCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from vatt.cam import compute_cams, get_layer, default_layer
+from vatt.attention import capture_attention, compute_attention
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--quick', action='store_true')
 ap.add_argument('--models', nargs='+', default=None)
-ap.add_argument('--methods', nargs='+', default=['gradcam', 'scorecam'])
+ap.add_argument('--methods', nargs='+', default=['gradcam', 'scorecam', 'attention'])
+ap.add_argument('--attn-models', nargs='+', default=None, help='models for the attention measurement')
 ap.add_argument('--size', type=int, default=None)
 ap.add_argument('--min-seconds', type=float, default=None, help='time each measurement for at least this long')
 args = ap.parse_args()
@@ -90,5 +96,26 @@ for arch in models:
         record(method='scorecam', model=arch, layer=name, setting=f'fp32 model, {sc_n} images; pgc batch 16 masks',
                vatt_img_s=round(v, 2), pgc_img_s=round(p, 2), ratio=round(v / p, 2), max_diff=diff)
     del model; torch.cuda.empty_cache() if dev.type == 'cuda' else None
+
+
+attn_models = args.attn_models or (['vit_tiny_patch16_224', 'coatnet_nano_rw_224'] if args.quick else ['vit_base_patch16_224', 'coatnet_0_rw_224'])
+if 'attention' in args.methods:
+    for arch in attn_models:
+        torch.manual_seed(0)
+        model = timm.create_model(arch, num_classes=ncls, img_size=size).to(dev).eval()
+        x = torch.randn(bs, 3, size, size, device=dev)
+        def forward():
+            with torch.no_grad(): model(x)
+        def captured():
+            with torch.no_grad(), capture_attention(model): model(x)
+        grad_method = 'grad_rollout' if 'vit' in arch else 'grad_received'
+        fns = [forward, captured, lambda: compute_attention(model, x), lambda: compute_attention(model, x, grad_method)]
+        best = [0.] * len(fns)
+        for _ in range(3):  # interleaved rounds, best of each: a shared machine's load drifts within a run
+            best = [max(b, rate(fn, bs)) for b, fn in zip(best, fns)]
+        f, c, m, g = best
+        record(method='attention', model=arch, setting=f'fp32, batch {bs}', forward_img_s=round(f, 1), capture_img_s=round(c, 1),
+               maps_img_s=round(m, 1), extra_forwards=round(f / m - 1, 2), **{f'{grad_method}_img_s': round(g, 1)})
+        del model; torch.cuda.empty_cache() if dev.type == 'cuda' else None
 
 print(json.dumps(dict(bench='cam_speed', quick=args.quick, results=results)))

@@ -5,88 +5,136 @@ on any image folder."""
 
 # %% ../nbs/09_cli.ipynb #db0d8382
 from __future__ import annotations
-import argparse, sys, time, json, warnings
+import argparse, sys, time
 from pathlib import Path
+import torch
+from fastai.vision.all import load_learner
 from .core import VattError, output_dir, best_precision
-from .data import make_inspection, image_dls
+from .data import make_inspection, image_items, load_mask
 from .learner import train, param_counts
 from .evaluate import evaluate, plot_curves, plot_confusion, plot_predictions, plot_top_losses
 from .report import Report
-from .explain import plot_cam_grid, plot_methods, peak_in_mask
-from .cam import default_layer, timm_core
-from .data import load_mask
-import torch
+from .explain import plot_cam_grid, plot_methods, to_pixels
+from .metrics import (candidate_layers, localization_scores, summarize, metric_table, dataset_masks,
+                          masks_from_folder, masks_from_boxes, rank_images, plot_best_worst, describe)
 
 # %% auto #0
-__all__ = ['run_pipeline', 'cam_layers', 'cam_section', 'parser', 'main']
+__all__ = ['REPORT_METHODS', 'report_model', 'run_pipeline', 'explain_section', 'parser', 'explain_model', 'main']
 
 # %% ../nbs/09_cli.ipynb #c08a22e4
+def report_model(learn, rep:Report, dl=None, masks=None, curves:bool=True) -> dict:
+    "Evaluate `learn` over `dl` (default: its validation set) into `rep`: metrics, figures, and the maps scored."
+    ev = evaluate(learn, dl)
+    m = ev.metrics()
+    rep.section('Metrics', f"{'validation set' if dl is None else 'the images given'}, {m['n']} images")
+    rep.table({k: v for k, v in m.items() if k != 'per_class'})
+    rep.table([dict(cls=c, **v) for c, v in m['per_class'].items()], 'per class')
+    if curves: rep.figure(plot_curves(learn), 'curves', 'loss and metrics per epoch')
+    rep.figure(plot_confusion(ev), 'confusion', 'confusion matrix, all evaluated images')
+    rep.figure(plot_predictions(ev, n=10), 'predictions', 'true vs predicted (probability), random images')
+    rep.figure(plot_top_losses(ev, k=10), 'top_losses', 'highest-loss images')
+    rep.metrics['metrics'] = m
+    rep.metrics['cam'] = explain_section(learn, rep, ev.dl, masks)
+    return m
+
 def run_pipeline(data:Path, out:Path, arch:str, size:tuple, epochs:int, lr:float|None, bs:int,
                  pretrained:bool=True, title:str='vatt report', **kwargs) -> dict:
-    "Train `arch` on the folder `data`, evaluate, and write a report to `out`; returns the metrics."
+    "Train `arch` on the folder `data`, save it, evaluate, and write a report to `out`; returns the metrics."
     t0 = time.perf_counter()
     learn = train(arch, data, epochs=epochs, lr=lr, bs=bs, size=size, pretrained=pretrained, **kwargs)
     train_s = time.perf_counter() - t0
-    ev = evaluate(learn)
-    m = ev.metrics()
+    learn.export(Path(out).resolve()/'model.pkl')
     rep = Report(out, title)
     info = {**learn.vatt_info, **param_counts(learn), 'size': list(size), 'train_seconds': round(train_s, 1),
             'skipped_images': [str(p) for p in getattr(learn.dls, 'skipped', [])]}
-    rep.section('Run', f'{arch} on {data}')
+    rep.section('Run', f'{arch} on {data}; the trained model is model.pkl (vatt explain model.pkl <images>)')
     if not learn.vatt_info['pretrained']: rep.text(f"Weights: {learn.vatt_info['weights']}.", note=True)
     if info['skipped_images']: rep.text(f"{len(info['skipped_images'])} unreadable image(s) left out: "
                                         + ', '.join(info['skipped_images'][:10]), note=True)
     rep.table({k: v for k, v in info.items() if k != 'skipped_images'})
-    rep.section('Metrics', f"validation set, {m['n']} images")
-    rep.table({k: v for k, v in m.items() if k != 'per_class'})
-    rep.table([dict(cls=c, **v) for c, v in m['per_class'].items()], 'per class')
-    rep.figure(plot_curves(learn), 'curves', 'loss and metrics per epoch')
-    rep.figure(plot_confusion(ev), 'confusion', 'confusion matrix, all validation images')
-    rep.figure(plot_predictions(ev, n=10), 'predictions', 'true vs predicted (probability), random validation images')
-    rep.figure(plot_top_losses(ev, k=10), 'top_losses', 'highest-loss validation images')
-    rep.metrics.update(metrics=m, run=info)
-    rates = cam_section(learn, rep)
+    rep.metrics['run'] = info
+    m = report_model(learn, rep)
     page = rep.save()
-    return dict(metrics=m, run=info, cam=rates, report=str(page), learn=learn)
+    return dict(metrics=m, run=info, cam=rep.metrics['cam'], report=str(page), learn=learn)
 
 # %% ../nbs/09_cli.ipynb #90db77da
-def cam_layers(learn) -> dict:
-    "The default CAM layer and the stage before it (stride / 2), by name."
-    prefix, core = timm_core(learn.model)
-    names = [prefix + f['module'] for f in core.feature_info]
-    return {'last stage': default_layer(learn.model), 'previous stage': names[-2]} if len(names) > 1 else {'last stage': names[-1]}
+REPORT_METHODS = ('gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam')
 
-def cam_section(learn, rep:Report, n_images:int=4, tol:int=4) -> dict:
-    "Add CAM grids and, where masks exist, the Grad-CAM peak-in-mask rate per layer to `rep`; returns the rates."
-    vds, vocab = learn.dls.valid_ds, learn.dls.vocab
-    items = list(getattr(vds, 'items', []))
-    defect = [i for i, f in enumerate(items) if (m := load_mask(f)) is not None and m.any()]
-    layers = cam_layers(learn)
+def _masks_for(dl, size, masks):
+    "The masks of `dl`'s images (given, or the data set's mask files), or None when there are none."
+    if masks is not None: return masks
+    items = list(getattr(dl.dataset, 'items', []))
+    if not items or all(load_mask(f) is None for f in items): return None
+    return dataset_masks(items, size)
+
+def _score_layers(learn, dl, masks, methods, layers, tol, align=True):
+    "Maps of the true class and their localization scores for each (method, layer name)."
+    maps_by, scores_by = {}, {}
+    for method in methods:
+        for lname, layer in layers.items():
+            _, _, maps, _ = learn.get_cams(dl, method=method, targets='label', layer=layer, align=align)
+            maps_by[method, lname] = maps[:, 0]
+            scores_by[method, lname] = localization_scores(maps[:, 0], masks, tol)
+    return maps_by, scores_by
+
+def _best_layer(scores_by, method, layers) -> str:
+    "The layer where `method` points at the defect most often (energy breaks ties)."
+    return max(layers, key=lambda l: (summarize(scores_by[method, l])['pointing'], summarize(scores_by[method, l])['energy']))
+
+def explain_section(learn, rep:Report, dl=None, masks=None, methods=REPORT_METHODS, n_images:int=4, tol:float=4,
+                    n_faithful:int=40, steps:int=10) -> dict:
+    "Add CAM grids and, where masks exist, the localization and faithfulness of each method to `rep`."
+    dl = dl if dl is not None else learn.dls.valid.new(shuffle=False, drop_last=False)
+    items, vocab = list(dl.dataset.items), learn.dls.vocab
+    labels = torch.tensor([int(y) for y in dl.dataset.tls[1]]) if hasattr(dl.dataset, 'tls') else None
+    _, _, H, W = dl.one_batch()[0].shape
+    masks = _masks_for(dl, (W, H), masks)
+    layers = candidate_layers(learn.model)
     rep.section('Where the model looks', 'Grad-CAM of the top-3 predicted classes; methods side by side')
-    rates, rows = {}, []
-    if defect:
-        _, _, H, W = learn.dls.one_batch()[0].shape
-        mk = torch.stack([torch.from_numpy(load_mask(items[i], (W, H))) for i in defect])
-        dl = learn.dls.test_dl([items[i] for i in defect], with_labels=True)
-        for name, layer in layers.items():
-            for align in (True, False):
-                _, _, maps, _ = learn.get_cams(dl=dl, method='gradcam', targets='label', layer=layer, align=align)
-                rate = float(peak_in_mask(maps[:, 0], mk, tol=tol).float().mean())
-                rows.append(dict(layer=f'{name} ({layer})', resizing='receptive-field aligned (vatt)' if align else 'plain (as pytorch-grad-cam)',
-                                 peak_in_mask=round(rate, 3), images=len(defect)))
-                if align: rates[f'{name} ({layer})'] = rate
-        rep.metrics['cam'] = dict(method='gradcam', tol_px=tol, images=len(defect), peak_in_mask=rates, rows=rows)
-    best = max(layers, key=lambda n: rates.get(f'{n} ({layers[n]})', 0)) if rates else 'last stage'
+    res = dict(tol_px=tol, layers={k: '+'.join(v) if isinstance(v, list) else v for k, v in layers.items()})
+    has = masks.flatten(1).any(1) if masks is not None else torch.zeros(len(items), dtype=torch.bool)
     by_class = {}
-    for i in defect or range(len(items)): by_class.setdefault(int(vds[i][1]), []).append(i)
-    show = [i for group in zip(*by_class.values()) for i in group][:n_images] if by_class else []  # classes in turn
-    if show:
-        r = learn.cam([items[i] for i in show], method='gradcam', k=min(3, len(vocab)), layer=layers[best])
-        rep.figure(plot_cam_grid(r, vocab, labels=[vocab[int(vds[i][1])] for i in show]), 'cam_grid',
-                   f'Grad-CAM of the top-3 classes at the {best} ({layers[best]})')
-        rep.figure(plot_methods(learn, items[show[0]], layer=layers[best]), 'cam_methods', 'one image, each method, the top class')
-    if rows: rep.table(rows, f'Grad-CAM peak within {tol} px of the defect mask, true class, all validation images with a defect')
-    return rates
+    for i in (has.nonzero()[:, 0].tolist() if has.any() else range(len(items))): by_class.setdefault(int(labels[i]) if labels is not None else 0, []).append(i)
+    show = [i for group in zip(*by_class.values()) for i in group][:n_images] or list(range(min(n_images, len(items))))
+    grid_layer = layers.get('previous stage', layers['last stage'])
+    r = learn.cam([items[i] for i in show], method='gradcam', k=min(3, len(vocab)), layer=grid_layer)
+    rep.figure(plot_cam_grid(r, vocab, labels=[vocab[int(labels[i])] for i in show] if labels is not None else None),
+               'cam_grid', f'Grad-CAM of the top-3 classes at {grid_layer}')
+    rep.figure(plot_methods(learn, items[show[0]], layer=grid_layer), 'cam_methods', 'one image, each method, the top class')
+    if masks is None or not has.any() or labels is None:
+        rep.text('No defect masks for these images: give --masks DIR or --boxes CSV to score where the maps land.', note=True)
+        return res
+    maps_by, scores_by = _score_layers(learn, dl, masks, methods, layers, tol)
+    best = {m: _best_layer(scores_by, m, layers) for m in methods}
+    sub = has.nonzero()[:n_faithful, 0]
+    sub_dl = learn.dls.test_dl([items[i] for i in sub], with_labels=True)
+    for m in methods:  # faithfulness of each method at its best layer, on the first defect images
+        f = learn.faithfulness(sub_dl, maps_by[m, best[m]][sub], labels[sub], steps=steps)
+        for k, v in f.items(): scores_by[m, best[m]][k] = torch.full((len(items),), float('nan')).index_put_((sub,), v)
+    tab = metric_table(scores_by, labels, vocab)
+    overall = tab[tab['class'] == 'all'].drop(columns=['class'])
+    rows = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in overall.to_dict('records')]
+    rep.section('Does the map land on the defect?', f"{int(has.sum())} images with a defect mask; true class explained")
+    sentences = [describe(scores_by[m, best[m]], m, best[m], tol) for m in methods]
+    for s in sentences: rep.text(s)
+    rep.table(rows, 'each method at each layer, means over the images with a defect (faithfulness at the best layer, '
+                    f'first {len(sub)} of them, {steps} steps)')
+    pick = {(m, best[m]): maps_by[m, best[m]] for m in methods}
+    shown = sorted({i for k in pick for ends in rank_images(scores_by[k]) for i in ends})
+    pixels = dict(zip(shown, to_pixels(learn.dls.test_dl([items[i] for i in shown]).one_batch()[0], learn.dls)))
+    rep.figure(plot_best_worst(pixels, pick,
+                               {(m, best[m]): scores_by[m, best[m]] for m in methods}, masks), 'best_worst',
+               'each method at its best layer: its best and worst images, the defect outlined in white')
+    align = {}
+    for lname in [l for l in ('previous stage', 'stages -3, -2 fused') if l in layers]:
+        _, plain = _score_layers(learn, dl, masks, ['gradcam'], {lname: layers[lname]}, tol, align=False)
+        align[lname] = dict(aligned=summarize(scores_by['gradcam', lname])['pointing'], plain=summarize(plain['gradcam', lname])['pointing'])
+    rep.table([dict(layer=k, **{a: round(v, 3) for a, v in d.items()}) for k, d in align.items()],
+              'Grad-CAM pointing game, receptive-field aligned resizing (vatt) vs plain resizing (as pytorch-grad-cam)')
+    full = tab.to_dict('records')
+    return {**res, 'images': int(has.sum()), 'rows': rows, 'per_class': full, 'sentences': sentences,
+            'best': {m: dict(layer=best[m], **{k: round(v, 4) for k, v in summarize(scores_by[m, best[m]]).items()}) for m in methods},
+            'alignment': align}
 
 # %% ../nbs/09_cli.ipynb #000d5474
 def _common(p, arch, epochs, lr, bs, size):
@@ -112,16 +160,46 @@ def parser() -> argparse.ArgumentParser:
     _common(t, 'resnet18', 5, 0, 32, [224, 224])
     t.add_argument('--classes', nargs='+', default=None, help='use only these classes')
     t.add_argument('--no-pretrained', action='store_true', help='start from random weights')
+    e = sub.add_parser('explain', help='score where a trained model (model.pkl) looks on an image folder and write a report')
+    e.add_argument('model', type=Path, help='the model.pkl that vatt train / vatt demo wrote (fastai learn.export)')
+    e.add_argument('path', type=Path, help='image folder <PATH>/<class>/<image>, classes named as in training')
+    e.add_argument('--out', default=None, help='report folder (default: ./vatt_out/explain)')
+    e.add_argument('--masks', type=Path, default=None, help='folder of defect mask images named like the images')
+    e.add_argument('--mask-suffix', default='', help="what mask names add to image names (MVTec AD: '_mask')")
+    e.add_argument('--boxes', type=Path, default=None, help='CSV of defect boxes: file,x0,y0,x1,y1')
+    e.add_argument('--max-images', type=int, default=500, help='score at most this many images, spread over the folder')
+    e.add_argument('--bs', type=int, default=32, help='batch size')
     return ap
+
+def explain_model(model:Path, data:Path, out:Path, masks:Path|None=None, mask_suffix:str='', boxes:Path|None=None,
+                  max_images:int=500, bs:int=32) -> dict:
+    "Load a trained model (`learn.export`'s file), evaluate it on the image folder `data`, score its maps, write the report."
+    if not Path(model).is_file(): raise VattError(f'no model file {model}: give the model.pkl that vatt train or vatt demo wrote')
+    learn = load_learner(model, cpu=not torch.cuda.is_available())
+    items, bad = image_items(data, list(learn.dls.vocab), True)
+    if len(items) > max_images: items = items[[i * len(items) // max_images for i in range(max_images)]]  # spread over the classes
+    dl = learn.dls.test_dl(items, with_labels=True, bs=bs)
+    _, _, H, W = dl.one_batch()[0].shape
+    if masks is not None: masks = masks_from_folder(items, masks, (W, H), mask_suffix)
+    elif boxes is not None: masks = masks_from_boxes(items, boxes, (W, H))
+    rep = Report(out, f'vatt explain: {Path(model).name} on {data}')
+    rep.section('Model', f'{model} on {len(items)} images of {data}')
+    if bad: rep.text(f'{len(bad)} unreadable image(s) left out: ' + ', '.join(map(str, bad[:10])), note=True)
+    m = report_model(learn, rep, dl, masks, curves=False)
+    page = rep.save()
+    return dict(metrics=m, cam=rep.metrics['cam'], report=str(page), learn=learn)
 
 def main(argv:list|None=None) -> int:
     "Entry point of the `vatt` command."
     args = parser().parse_args(argv)
     try:
         out = output_dir(args.out or Path('vatt_out')/args.cmd)
-        kw = dict(arch=args.arch, size=tuple(args.size), epochs=args.epochs, lr=args.lr or None, bs=args.bs,
-                  class_weighted=args.class_weighted)
-        if args.cmd == 'demo':
+        if args.cmd != 'explain':
+            kw = dict(arch=args.arch, size=tuple(args.size), epochs=args.epochs, lr=args.lr or None, bs=args.bs,
+                      class_weighted=args.class_weighted)
+        if args.cmd == 'explain':
+            res = explain_model(args.model, args.path, out, args.masks, args.mask_suffix, args.boxes, args.max_images, args.bs)
+        elif args.cmd == 'demo':
             print(f'generating the inspection data set ({args.n} images per class, {args.size[0]}x{args.size[1]})')
             data = make_inspection(out/'data', n_per_class=args.n, size=tuple(args.size), pass_share=args.pass_share,
                                    seed=args.seed)
@@ -131,14 +209,15 @@ def main(argv:list|None=None) -> int:
             data, title = args.path, f'vatt train: {args.path}'
             kw['pretrained'] = not args.no_pretrained
             if args.classes: kw['classes'] = args.classes
-        print(f'training {args.arch} for {args.epochs} epochs on {best_precision()}')
-        res = run_pipeline(data, out, title=title, **kw)
+        if args.cmd != 'explain':
+            print(f'training {args.arch} for {args.epochs} epochs on {best_precision()}')
+            res = run_pipeline(data, out, title=title, **kw)
     except (VattError, FileNotFoundError) as e:
         print(f'error: {e}', file=sys.stderr); return 2
     m = res['metrics']
-    print(f"validation accuracy {m['accuracy']:.4f}, F1 (weighted) {m['f1_weighted']:.4f}, "
-          f"training {res['run']['train_seconds']} s")
-    for layer, v in res.get('cam', {}).items(): print(f'Grad-CAM peak on the defect, {layer}: {v:.1%}')
+    print(f"{'validation ' if args.cmd != 'explain' else ''}accuracy {m['accuracy']:.4f}, F1 (weighted) {m['f1_weighted']:.4f}"
+          + (f", training {res['run']['train_seconds']} s" if 'run' in res else ''))
+    for s in res['cam'].get('sentences', []): print(s)
     print(f"report: {res['report']}")
     return 0
 

@@ -16,14 +16,17 @@ from torch import nn
 from fastcore.basics import patch
 from fastai.vision.all import Learner
 from .core import VattError
-from .cam import get_layer, resize_maps
+from .cam import get_layer, resize_maps, timm_core
 from .data import load_mask
+from .explain import overlay
+import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'dilate', 'pointing_game', 'energy_pointing', 'overlap_curves', 'iou', 'dice', 'best_overlap',
            'pixel_auroc', 'localization_scores', 'summarize', 'masks_from_folder', 'masks_from_boxes', 'dataset_masks',
            'removal_ranks', 'blur', 'baseline_image', 'perturbation_curves', 'curve_auc', 'deletion_auc',
-           'insertion_auc', 'confidence_change', 'metric_table', 'localization_table']
+           'insertion_auc', 'confidence_change', 'metric_table', 'localization_table', 'layer_name', 'candidate_layers',
+           'rank_images', 'plot_best_worst', 'describe']
 
 # %% ../nbs/06_metrics.ipynb #c4f00258
 def _check(maps, masks=None):
@@ -428,6 +431,20 @@ def localization_table(maps_by:dict, # {(method, layer): maps (N, H, W) or (N, 1
               for key, maps in maps_by.items()}
     return metric_table(scores, labels, vocab)
 
+# %% ../nbs/06_metrics.ipynb #dfb98d74
+def layer_name(model:nn.Module, layer) -> str:
+    "The name of a target layer (None: the default), or of several fused, joined by '+'."
+    return '+'.join(get_layer(model, l)[0] for l in (layer if isinstance(layer, (list, tuple)) else [layer]))
+
+def candidate_layers(model:nn.Module) -> dict:
+    "The last stage, the stage before it, and the two stages before the last fused, by name: the layers vatt scores."
+    prefix, core = timm_core(model)
+    names = [prefix + f['module'] for f in core.feature_info]
+    res = {'last stage': names[-1]}
+    if len(names) > 1: res['previous stage'] = names[-2]
+    if len(names) > 2: res['stages -3, -2 fused'] = names[-3:-1]
+    return res
+
 # %% ../nbs/06_metrics.ipynb #f403b44b
 @patch
 def faithfulness(self:Learner, dl, # the DataLoader the maps were computed on, unshuffled
@@ -455,7 +472,7 @@ def faithfulness(self:Learner, dl, # the DataLoader the maps were computed on, u
 @patch
 def localization(self:Learner, dl=None, # default: the validation set, unshuffled
                  methods=('gradcam',), # CAM methods (`vatt.cam.CAM_METHODS`, 'scorecam', 'cam')
-                 layers=(None,), # target layers; None is the default layer
+                 layers=(None,), # target layers; None is the default layer, a list fuses several
                  masks=None, # bool (N, H, W) at the maps' size; default: the data set's mask files (`dataset_masks`)
                  targets:str='label', # explain the true class ('label') or the top prediction ('pred')
                  faithful:bool=False, # add deletion, insertion, drop and increase in confidence
@@ -470,7 +487,7 @@ def localization(self:Learner, dl=None, # default: the validation set, unshuffle
         for layer in layers:
             _, labels, maps, tg = self.get_cams(dl, method=method, k=1, targets=targets, layer=layer, **kwargs)
             if labels is None: raise VattError('the DataLoader has no labels: make it with dls.test_dl(items, with_labels=True)')
-            key = (method, get_layer(self.model, layer)[0])
+            key = (method, layer_name(self.model, layer))
             maps_by[key] = maps[:, 0]
             if faithful: extra[key] = self.faithfulness(dl, maps[:, 0], tg[:, 0], steps=steps)
     if masks is None:
@@ -478,3 +495,46 @@ def localization(self:Learner, dl=None, # default: the validation set, unshuffle
         if items is None: raise VattError('the DataLoader has no image files to find masks for: pass masks=')
         masks = dataset_masks(items, size=tuple(maps.shape[-2:])[::-1])
     return localization_table(maps_by, masks, labels, self.dls.vocab, extra, tol, thresh, thresholds)
+
+# %% ../nbs/06_metrics.ipynb #171f2f56
+def rank_images(scores:dict, # per-image scores with 'pointing' and 'energy' (NaN where no defect)
+                n:int=3, # images at each end
+               ) -> tuple[list, list]:
+    "Indices of the `n` best and `n` worst images with a defect, by the pointing game, then energy."
+    key = torch.as_tensor(scores['pointing']).float().cpu() * 2 + torch.as_tensor(scores['energy']).float().cpu()
+    idx = [int(i) for i in key.argsort(descending=True, stable=True) if not key[i].isnan()]
+    n = min(n, len(idx) // 2)
+    return idx[:n], idx[::-1][:n]
+
+def _outline(img, mask):
+    "The image with the mask's contour drawn in white."
+    cs, _ = cv2.findContours(np.asarray(mask, np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    return cv2.drawContours(np.ascontiguousarray(img).copy(), cs, -1, (255, 255, 255), 1)
+
+def plot_best_worst(images, # (N, H, W, 3) uint8 as `vatt.explain.to_pixels` gives, or {index: image} for the images shown
+                    maps_by:dict, # {(method, layer): maps (N, H, W)}
+                    scores_by:dict, # {(method, layer): per-image scores}, as `localization_scores` gives
+                    masks:torch.Tensor, # bool (N, H, W)
+                    n:int=3, alpha:float=0.5, path=None):
+    "One row per method and layer: its `n` best and `n` worst images, the defect outlined in white."
+    keys = list(maps_by)
+    fig, axs = plt.subplots(len(keys), 2 * n, figsize=(2.2 * 2 * n, 2 * len(keys)), squeeze=False)
+    for r, k in enumerate(keys):
+        best, worst = rank_images(scores_by[k], n)
+        for c, (i, tag) in enumerate([*[(i, 'best') for i in best], *[(i, 'worst') for i in worst]]):
+            axs[r, c].imshow(_outline(overlay(images[i], maps_by[k][i], alpha), masks[i].cpu().numpy()))
+            axs[r, c].set_title(f"{tag}: energy {float(scores_by[k]['energy'][i]):.2f}", fontsize=8)
+        axs[r, 0].set_ylabel(' · '.join(map(str, k)) if isinstance(k, tuple) else str(k), fontsize=8)
+    for ax in axs.flat: ax.set_xticks([]); ax.set_yticks([])
+    fig.tight_layout()
+    if path is not None: fig.savefig(path, dpi=110, bbox_inches='tight')
+    return fig
+
+def describe(scores:dict, # per-image scores of one method and layer
+             method:str, layer:str, tol:float=4) -> str:
+    "One sentence: how often the map lands on the defect, how much of it does, and how faithful it is."
+    s = summarize(scores)
+    txt = (f"{method} at {layer} lands on the defect in {s['pointing']:.0%} of {s['with_defect']} defect images "
+           f"(peak within {tol:g} px), with {s['energy']:.0%} of its mass on the defect")
+    if 'deletion' in s: txt += f"; deletion AUC {s['deletion']:.3f} (lower is more faithful), insertion AUC {s['insertion']:.3f}"
+    return txt + '.'
