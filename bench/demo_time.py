@@ -3,8 +3,8 @@
     python bench/demo_time.py            # the defaults: the target is accuracy >= 0.95 within 300 s on 2 CPU cores
     python bench/demo_time.py --quick    # a tiny setting, seconds
 
-Prints a final JSON line: wall seconds, training seconds, accuracy, F1, the Grad-CAM peak-in-mask rate per layer,
-device, cores."""
+Prints a final JSON line: wall seconds, training seconds, accuracy, F1, each CAM method's pointing game at its best
+layer, device, cores."""
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 
@@ -23,4 +23,5 @@ print(json.dumps(dict(bench='demo_time', quick=args.quick, wall_s=round(wall, 1)
                       accuracy=round(m['metrics']['accuracy'], 4), f1_weighted=round(m['metrics']['f1_weighted'], 4),
                       arch=m['run']['arch'], size=m['run']['size'], epochs=m['run']['epochs'],
                       device=', '.join(g['name'] for g in env.get('gpus', [])) or 'cpu', cpus=os.cpu_count(),
-                      torch=env.get('torch'), gradcam_peak_in_mask=m.get('cam', {}).get('peak_in_mask'))))
+                      torch=env.get('torch'),
+                      pointing_at_best_layer={k: (v['layer'], round(v['pointing'], 3)) for k, v in m.get('cam', {}).get('best', {}).items()})))
