@@ -76,9 +76,9 @@ def _cam_maps(learn, dl, methods, layers, align=True) -> dict:
 def _attention_maps(learn, dl) -> dict:
     "The last attention layer's maps (N, H, W), as computed and weighted by the true class's gradient."
     last = [attention_layers(learn.model)[-1][0]]
+    base = compute_attention(learn.model, dl.one_batch()[0][:1], layers=last).method  # 'cls' for ViTs, else 'received'
     res = {}
     for xb, yb in dl:
-        base = compute_attention(learn.model, xb[:1], layers=last).method
         for key, method in ((('attention', 'last attention layer'), base), (('attention x gradient', 'last attention layer'), f'grad_{base}')):
             res.setdefault(key, []).append(compute_attention(learn.model, xb, method, targets=yb, layers=last).maps[:, -1].cpu())
     return {k: torch.cat(v) for k, v in res.items()}
