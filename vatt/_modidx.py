@@ -153,7 +153,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'vatt.kaggle.kaggle_api': ('kaggle.html#kaggle_api', 'vatt/kaggle.py'),
                              'vatt.kaggle.kaggle_candidates': ('kaggle.html#kaggle_candidates', 'vatt/kaggle.py'),
                              'vatt.kaggle.kaggle_input': ('kaggle.html#kaggle_input', 'vatt/kaggle.py'),
-                             'vatt.kaggle.label_splitter': ('kaggle.html#label_splitter', 'vatt/kaggle.py'),
                              'vatt.kaggle.make_paddy_standin': ('kaggle.html#make_paddy_standin', 'vatt/kaggle.py'),
                              'vatt.kaggle.make_pets_standin': ('kaggle.html#make_pets_standin', 'vatt/kaggle.py'),
                              'vatt.kaggle.paddy_ok': ('kaggle.html#paddy_ok', 'vatt/kaggle.py'),

@@ -10,13 +10,13 @@ from pathlib import Path
 import torch
 from fastai.vision.all import load_learner
 from .core import VattError, output_dir, best_precision
-from .data import make_inspection, image_items, load_mask
+from .data import make_inspection, image_items
 from .learner import train, param_counts
 from .evaluate import evaluate, plot_curves, plot_confusion, plot_predictions, plot_top_losses
 from .report import Report
 from .explain import plot_cam_grid, plot_methods, to_pixels
 from .attention import has_attention, attention_layers, compute_attention, attention_figure
-from .metrics import (candidate_layers, localization_scores, summarize, metric_table, dataset_masks,
+from .metrics import (candidate_layers, localization_scores, pointing_game, summarize, metric_table, dataset_masks,
                           masks_from_folder, masks_from_boxes, rank_images, plot_best_worst, describe)
 
 # %% auto #0
@@ -64,9 +64,8 @@ REPORT_METHODS = ('gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'e
 def _masks_for(dl, size, masks):
     "The masks of `dl`'s images (given, or the data set's mask files), or None when there are none."
     if masks is not None: return masks
-    items = list(getattr(dl.dataset, 'items', []))
-    if not items or all(load_mask(f) is None for f in items): return None
-    return dataset_masks(items, size)
+    try: return dataset_masks(list(getattr(dl.dataset, 'items', [])), size)
+    except VattError: return None  # no mask files beside the images
 
 def _cam_maps(learn, dl, methods, layers, align=True) -> dict:
     "Maps (N, H, W) of the true class for each (method, layer name)."
@@ -141,7 +140,7 @@ def explain_section(learn, rep:Report, dl=None, masks=None, methods=REPORT_METHO
     align = {}
     for ln in [l for l in ('previous stage', 'stages -3, -2 fused') if l in layers]:
         plain = _cam_maps(learn, dl, ['gradcam'], {ln: layers[ln]}, align=False)['gradcam', ln]
-        align[ln] = dict(aligned=summarize(scores_by['gradcam', ln])['pointing'], plain=summarize(localization_scores(plain, masks, tol))['pointing'])
+        align[ln] = dict(aligned=summarize(scores_by['gradcam', ln])['pointing'], plain=float(pointing_game(plain, masks, tol).nanmean()))
     rep.table([dict(layer=k, **{a: round(v, 3) for a, v in d.items()}) for k, d in align.items()],
               'Grad-CAM pointing game, receptive-field aligned resizing (vatt) vs plain resizing (as pytorch-grad-cam)')
     return {**res, 'images': int(has.sum()), 'rows': rows, 'per_class': tab.to_dict('records'), 'sentences': sentences,
@@ -206,22 +205,21 @@ def main(argv:list|None=None) -> int:
     args = parser().parse_args(argv)
     try:
         out = output_dir(args.out or Path('vatt_out')/args.cmd)
-        if args.cmd != 'explain':
-            kw = dict(arch=args.arch, size=tuple(args.size), epochs=args.epochs, lr=args.lr or None, bs=args.bs,
-                      class_weighted=args.class_weighted)
         if args.cmd == 'explain':
             res = explain_model(args.model, args.path, out, args.masks, args.mask_suffix, args.boxes, args.max_images, args.bs)
-        elif args.cmd == 'demo':
-            print(f'generating the inspection data set ({args.n} images per class, {args.size[0]}x{args.size[1]})')
-            data = make_inspection(out/'data', n_per_class=args.n, size=tuple(args.size), pass_share=args.pass_share,
-                                   seed=args.seed)
-            kw.update(pretrained=False, seed=args.seed)  # the demo's data is nothing like ImageNet: it trains from scratch, offline
-            title = 'vatt demo: embedded inspection set'
         else:
-            data, title = args.path, f'vatt train: {args.path}'
-            kw['pretrained'] = not args.no_pretrained
-            if args.classes: kw['classes'] = args.classes
-        if args.cmd != 'explain':
+            kw = dict(arch=args.arch, size=tuple(args.size), epochs=args.epochs, lr=args.lr or None, bs=args.bs,
+                      class_weighted=args.class_weighted)
+            if args.cmd == 'demo':
+                print(f'generating the inspection data set ({args.n} images per class, {args.size[0]}x{args.size[1]})')
+                data = make_inspection(out/'data', n_per_class=args.n, size=tuple(args.size), pass_share=args.pass_share,
+                                       seed=args.seed)
+                kw.update(pretrained=False, seed=args.seed)  # the demo's data is nothing like ImageNet: it trains from scratch, offline
+                title = 'vatt demo: embedded inspection set'
+            else:
+                data, title = args.path, f'vatt train: {args.path}'
+                kw['pretrained'] = not args.no_pretrained
+                if args.classes: kw['classes'] = args.classes
             print(f'training {args.arch} for {args.epochs} epochs on {best_precision()}')
             res = run_pipeline(data, out, title=title, **kw)
     except (VattError, FileNotFoundError) as e:

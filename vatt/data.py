@@ -179,10 +179,10 @@ def image_items(path:str|Path, # the data folder: `path/<class>/*`
     return items, bad
 
 # %% ../nbs/01_data.ipynb #8c28b0fb
-def stratified_splitter(valid_pct:float=0.2, seed:int=42):
-    "A splitter that puts `valid_pct` of every class (at least one image each) in the validation set."
+def stratified_splitter(valid_pct:float=0.2, seed:int=42, label_func=parent_label):
+    "A splitter that puts `valid_pct` of every class (at least one image each) in the validation set; classes from `label_func`."
     def _split(items):
-        labels = np.array([parent_label(o) for o in items])
+        labels = np.array([label_func(o) for o in items])
         rng = np.random.default_rng(seed)
         valid = []
         for c in np.unique(labels):

@@ -13,14 +13,14 @@ from fastcore.basics import AttrDict
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, Resize, ResizeMethod, Normalize, imagenet_stats,
                                aug_transforms, get_image_files, parent_label, resize_images, verify_images, L)
 from .core import VattError, on_kaggle, output_dir, hub_reachable
-from .data import VattImage
+from .data import VattImage, stratified_splitter
 
 # %% auto #0
 __all__ = ['SCALES', 'PADDY_LABELS', 'PADDY_VARIETIES', 'CAT_BREEDS', 'KERNEL_FIELDS', 'REPO_PIP', 'kaggle_input', 'in_test',
            'work_dir', 'scale_name', 'by_scale', 'DataSource', 'kaggle_candidates', 'data_home', 'find_data',
-           'subsample', 'label_splitter', 'items_dls', 'shrink_images', 'make_paddy_standin', 'paddy_ok', 'pet_label',
-           'pet_items', 'make_pets_standin', 'pets_ok', 'kaggle_api', 'download_competition', 'download_pets',
-           'check_metadata', 'pip_args', 'install_cell', 'prepare_kernel', 'push_kernel']
+           'subsample', 'items_dls', 'shrink_images', 'make_paddy_standin', 'paddy_ok', 'pet_label', 'pet_items',
+           'make_pets_standin', 'pets_ok', 'kaggle_api', 'download_competition', 'download_pets', 'check_metadata',
+           'pip_args', 'install_cell', 'prepare_kernel', 'push_kernel']
 
 # %% ../nbs/10_kaggle.ipynb #cd4e1f93
 def kaggle_input() -> Path:
@@ -141,17 +141,6 @@ def subsample(items, label_func, n_per_class:int|None=None, seed:int=0) -> L:
     for c in np.unique(labels): keep += rng.permutation(np.flatnonzero(labels == c))[:n_per_class].tolist()
     return items[sorted(keep)]
 
-def label_splitter(label_func, valid_pct:float=0.2, seed:int=42):
-    "A splitter that holds out `valid_pct` of every class (at least one image of each class with two or more)."
-    def _split(items):
-        labels = np.array([label_func(o) for o in items])
-        rng, valid = np.random.default_rng(seed), []
-        for c in np.unique(labels):
-            idx = rng.permutation(np.flatnonzero(labels == c))
-            valid += idx[:max(1, round(len(idx) * valid_pct)) if len(idx) > 1 else 0].tolist()
-        return L(sorted(set(range(len(items))) - set(valid))), L(sorted(valid))
-    return _split
-
 # %% ../nbs/10_kaggle.ipynb #1389e3e9
 def items_dls(items, # image files
               label_func, # file -> class name
@@ -168,7 +157,7 @@ def items_dls(items, # image files
     if not items: raise VattError('no images: check the data folder and the file pattern')
     w, h = size
     dblock = DataBlock(blocks=(ImageBlock(VattImage), CategoryBlock), get_y=label_func,
-                       splitter=label_splitter(label_func, valid_pct, seed),
+                       splitter=stratified_splitter(valid_pct, seed, label_func),
                        item_tfms=[Resize((h, w), method=ResizeMethod.Squish)],
                        batch_tfms=batch_tfms if batch_tfms is not None else [*aug_transforms(), Normalize.from_stats(*imagenet_stats)])
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0
