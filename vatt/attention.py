@@ -106,7 +106,7 @@ def _check_rel_pos(model, name, m, x):
     scale = f' (inputs of {built[0]}x{built[1]} px)' if built else ''
     raise VattError(f'{name}: its relative position bias was built for a {ws[0]}x{ws[1]} feature map{scale}, but this input gives '
                     f'{hw[0]}x{hw[1]}. Give inputs of the size the model was built for, or build it for yours: '
-                    f'timm.create_model(arch, img_size=(H, W)) (vision_learner / vatt.learner.train pass img_size=(H, W) on), '
+                    f'timm.create_model(arch, img_size=(H, W)) (vatt.learner.train and make_learner do that for the DataLoaders\' size), '
                     f'or model.set_input_size(img_size=(H, W)) on the timm model, then fine-tune')
 
 def _feat_size(patch_embed, hw):

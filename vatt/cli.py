@@ -5,8 +5,10 @@ on any image folder."""
 
 # %% ../nbs/09_cli.ipynb #db0d8382
 from __future__ import annotations
-import argparse, sys, time
+import argparse, sys, time, warnings
 from pathlib import Path
+# fastai's import-time use of torch.jit.script warns on every command; the user can do nothing about it
+warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 import torch
 from fastai.vision.all import load_learner
 from .core import VattError, output_dir, best_precision
@@ -200,36 +202,42 @@ def explain_model(model:Path, data:Path, out:Path, masks:Path|None=None, mask_su
     page = rep.save()
     return dict(metrics=m, cam=rep.metrics['cam'], report=str(page), learn=learn)
 
+def _print_warning(message, category, filename, lineno, file=None, line=None):
+    "A warning as one line on stderr, without the source line Python adds."
+    print(f'warning: {message}', file=sys.stderr)
+
 def main(argv:list|None=None) -> int:
     "Entry point of the `vatt` command."
     args = parser().parse_args(argv)
-    try:
-        out = output_dir(args.out or Path('vatt_out')/args.cmd)
-        if args.cmd == 'explain':
-            res = explain_model(args.model, args.path, out, args.masks, args.mask_suffix, args.boxes, args.max_images, args.bs)
-        else:
-            kw = dict(arch=args.arch, size=tuple(args.size), epochs=args.epochs, lr=args.lr or None, bs=args.bs,
-                      class_weighted=args.class_weighted)
-            if args.cmd == 'demo':
-                print(f'generating the inspection data set ({args.n} images per class, {args.size[0]}x{args.size[1]})')
-                data = make_inspection(out/'data', n_per_class=args.n, size=tuple(args.size), pass_share=args.pass_share,
-                                       seed=args.seed)
-                kw.update(pretrained=False, seed=args.seed)  # the demo's data is nothing like ImageNet: it trains from scratch, offline
-                title = 'vatt demo: embedded inspection set'
+    with warnings.catch_warnings():
+        warnings.showwarning = _print_warning
+        try:
+            out = output_dir(args.out or Path('vatt_out')/args.cmd)
+            if args.cmd == 'explain':
+                res = explain_model(args.model, args.path, out, args.masks, args.mask_suffix, args.boxes, args.max_images, args.bs)
             else:
-                data, title = args.path, f'vatt train: {args.path}'
-                kw['pretrained'] = not args.no_pretrained
-                if args.classes: kw['classes'] = args.classes
-            print(f'training {args.arch} for {args.epochs} epochs on {best_precision()}')
-            res = run_pipeline(data, out, title=title, **kw)
-    except (VattError, FileNotFoundError) as e:
-        print(f'error: {e}', file=sys.stderr); return 2
-    m = res['metrics']
-    print(f"{'validation ' if args.cmd != 'explain' else ''}accuracy {m['accuracy']:.4f}, F1 (weighted) {m['f1_weighted']:.4f}"
-          + (f", training {res['run']['train_seconds']} s" if 'run' in res else ''))
-    for s in res['cam'].get('sentences', []): print(s)
-    print(f"report: {res['report']}")
-    return 0
+                kw = dict(arch=args.arch, size=tuple(args.size), epochs=args.epochs, lr=args.lr or None, bs=args.bs,
+                          class_weighted=args.class_weighted)
+                if args.cmd == 'demo':
+                    print(f'generating the inspection data set ({args.n} images per class, {args.size[0]}x{args.size[1]})')
+                    data = make_inspection(out/'data', n_per_class=args.n, size=tuple(args.size), pass_share=args.pass_share,
+                                           seed=args.seed)
+                    kw.update(pretrained=False, seed=args.seed)  # the demo's data is nothing like ImageNet: it trains from scratch, offline
+                    title = 'vatt demo: embedded inspection set'
+                else:
+                    data, title = args.path, f'vatt train: {args.path}'
+                    kw['pretrained'] = not args.no_pretrained
+                    if args.classes: kw['classes'] = args.classes
+                print(f'training {args.arch} for {args.epochs} epochs on {best_precision()}')
+                res = run_pipeline(data, out, title=title, **kw)
+        except (VattError, FileNotFoundError) as e:
+            print(f'error: {e}', file=sys.stderr); return 2
+        m = res['metrics']
+        print(f"{'validation ' if args.cmd != 'explain' else ''}accuracy {m['accuracy']:.4f}, F1 (weighted) {m['f1_weighted']:.4f}"
+              + (f", training {res['run']['train_seconds']} s" if 'run' in res else ''))
+        for s in res['cam'].get('sentences', []): print(s)
+        print(f"report: {res['report']}")
+        return 0
 
 # %% ../nbs/09_cli.ipynb #adf0f3bb
 if __name__ == '__main__': sys.exit(main())

@@ -5,17 +5,17 @@ skip what cannot be read."""
 
 # %% ../nbs/01_data.ipynb #f0f82f49
 from __future__ import annotations
-import json, warnings
+import json, os, warnings
 from pathlib import Path
 import numpy as np, cv2, torch
 from PIL import Image
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, PILImage, Resize, ResizeMethod, aug_transforms,
-                               Normalize, imagenet_stats, parent_label, get_image_files, verify_images, L)
+                               Normalize, imagenet_stats, parent_label, get_image_files, verify_images, L, DataLoaders)
 from .core import VattError
 
 # %% auto #0
 __all__ = ['CLASSES', 'render_inspection_image', 'make_inspection', 'mask_path', 'load_mask', 'to_rgb', 'open_rgb', 'VattImage',
-           'image_items', 'stratified_splitter', 'inspection_augs', 'image_dls', 'class_weights']
+           'image_items', 'stratified_splitter', 'inspection_augs', 'labelled_dls', 'image_dls', 'class_weights']
 
 # %% ../nbs/01_data.ipynb #f02add9b
 CLASSES = ('pass', 'scratch_x', 'scratch_y', 'spot')
@@ -200,6 +200,33 @@ def inspection_augs(max_lighting:float=0.2) -> list:
     return aug_transforms(do_flip=True, flip_vert=False, max_rotate=0, max_zoom=1.0, max_warp=0,
                           max_lighting=max_lighting, p_affine=0.5)
 
+def labelled_dls(items, # image files
+                 label_func=parent_label, # file -> class name
+                 size:tuple=(160, 120), # (width, height) every image is squished to
+                 bs:int=32, # batch size; lowered to the training set's size when that is smaller
+                 valid_pct:float=0.2, # share of each class held out
+                 seed:int=42, # seed of the split
+                 item_tfms:list|None=None, # replaces the default squish-resize
+                 batch_tfms:list|None=None, # default: fastai's augmentations and ImageNet normalisation
+                 num_workers:int|None=None, # loader processes; default: 0 on the CPU (faster for small images), up to 8 on a GPU
+                 device=None,
+                 path:str|Path='.', # where the Learner writes (lr_find, save)
+                ) -> DataLoaders:
+    "DataLoaders over image files labelled by `label_func`, every class split `valid_pct`, squished to `size`."
+    splitter = stratified_splitter(valid_pct, seed, label_func)
+    n_train = len(splitter(items)[0])
+    if 0 < n_train < bs:
+        warnings.warn(f'only {n_train} training images: batch size lowered from {bs} to {n_train} '
+                      '(fastai drops an incomplete last batch, which would leave nothing to train on)')
+        bs = n_train
+    w, h = size
+    dblock = DataBlock(blocks=(ImageBlock(VattImage), CategoryBlock(vocab=sorted(set(map(label_func, items))))),
+                       get_y=label_func, splitter=splitter,
+                       item_tfms=item_tfms if item_tfms is not None else [Resize((h, w), method=ResizeMethod.Squish)],
+                       batch_tfms=batch_tfms if batch_tfms is not None else [*aug_transforms(), Normalize.from_stats(*imagenet_stats)])
+    if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0
+    return dblock.dataloaders(items, path=path, bs=bs, num_workers=num_workers, device=device)
+
 def image_dls(path:str|Path, # folder of `<class>/<image>` files
               size:tuple=(160, 120), # (width, height) every image is resized to
               bs:int=32, # batch size
@@ -211,17 +238,12 @@ def image_dls(path:str|Path, # folder of `<class>/<image>` files
               verify:bool=True, # leave out unreadable files (reported)
               num_workers:int|None=None, # loader processes; default: 0 on the CPU (faster for small images)
               device=None,
-             ):
+             ) -> DataLoaders:
     "DataLoaders for an image folder, as fastai's `from_folder`, with bad files left out and a stratified split."
     items, bad = image_items(path, classes, verify)
-    w, h = size
-    dblock = DataBlock(blocks=(ImageBlock(VattImage), CategoryBlock(vocab=sorted(set(items.map(parent_label))))),
-                       get_y=parent_label, splitter=stratified_splitter(valid_pct, seed),
-                       item_tfms=item_tfms if item_tfms is not None else [Resize((h, w), method=ResizeMethod.Squish)],
-                       batch_tfms=batch_tfms if batch_tfms is not None else
-                                  [*inspection_augs(), Normalize.from_stats(*imagenet_stats)])
-    if num_workers is None: num_workers = 0 if not torch.cuda.is_available() else min(8, __import__('os').cpu_count())
-    dls = dblock.dataloaders(items, path=path, bs=bs, num_workers=num_workers, device=device)
+    dls = labelled_dls(items, parent_label, size, bs, valid_pct, seed, item_tfms,
+                       batch_tfms if batch_tfms is not None else [*inspection_augs(), Normalize.from_stats(*imagenet_stats)],
+                       num_workers, device, path)
     dls.skipped = bad
     return dls
 

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, cv2, torch
 from fastcore.basics import AttrDict
-from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, Resize, ResizeMethod, Normalize, imagenet_stats,
-                               aug_transforms, get_image_files, parent_label, resize_images, verify_images, L)
+from fastai.vision.all import get_image_files, resize_images, verify_images, L
 from .core import VattError, on_kaggle, output_dir, hub_reachable
-from .data import VattImage, stratified_splitter
+from .data import labelled_dls
 
 # %% auto #0
 __all__ = ['SCALES', 'PADDY_LABELS', 'PADDY_VARIETIES', 'CAT_BREEDS', 'KERNEL_FIELDS', 'REPO_PIP', 'kaggle_input', 'in_test',
@@ -155,13 +154,8 @@ def items_dls(items, # image files
     "DataLoaders over `items` labelled by `label_func`, each class split `valid_pct`, writing only to `path`."
     items = subsample(items, label_func, n_per_class, seed)
     if not items: raise VattError('no images: check the data folder and the file pattern')
-    w, h = size
-    dblock = DataBlock(blocks=(ImageBlock(VattImage), CategoryBlock), get_y=label_func,
-                       splitter=stratified_splitter(valid_pct, seed, label_func),
-                       item_tfms=[Resize((h, w), method=ResizeMethod.Squish)],
-                       batch_tfms=batch_tfms if batch_tfms is not None else [*aug_transforms(), Normalize.from_stats(*imagenet_stats)])
-    if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0
-    return dblock.dataloaders(items, path=Path(path) if path is not None else work_dir('learn'), bs=bs, num_workers=num_workers)
+    return labelled_dls(items, label_func, size, bs, valid_pct, seed, batch_tfms=batch_tfms, num_workers=num_workers,
+                        path=Path(path) if path is not None else work_dir('learn'))
 
 # %% ../nbs/10_kaggle.ipynb #545756dd
 def shrink_images(src:str|Path, # folder of images (sub-folders kept)

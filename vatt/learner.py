@@ -12,13 +12,13 @@ import torch, timm
 from torch import nn
 from fastcore.basics import patch
 from fastai.vision.all import (Learner, Callback, set_seed, Recorder, vision_learner, accuracy, error_rate, CrossEntropyLossFlat, DataLoaders,
-                               EarlyStoppingCallback, SaveModelCallback, valley, slide, minimum, steep)
+                               EarlyStoppingCallback, SaveModelCallback, valley, slide, minimum, steep, no_random)
 from .core import VattError, hub_reachable, best_precision
 from .data import image_dls, class_weights
 
 # %% auto #0
-__all__ = ['close_archs', 'check_arch', 'PretrainedUnavailable', 'pretrained_source', 'History', 'linear_head', 'make_learner',
-           'param_counts', 'timm_body', 'stage_names', 'train']
+__all__ = ['close_archs', 'check_arch', 'PretrainedUnavailable', 'pretrained_source', 'History', 'input_size', 'fixed_input_size',
+           'check_input_size', 'linear_head', 'make_learner', 'param_counts', 'timm_body', 'stage_names', 'train']
 
 # %% ../nbs/03_learner.ipynb #c5a81386
 def close_archs(name:str, n:int=6) -> list[str]:
@@ -86,6 +86,38 @@ class History(Callback):
         self.rows.append([float('nan') if v is None else float(v) for v in self.recorder.values[-1]])
         self.trained = False
 
+# %% ../nbs/03_learner.ipynb #672f85c2
+def input_size(dls:DataLoaders) -> tuple[int, int]:
+    "(height, width) of the images `dls` feeds the model, read off one validation image (random state untouched)."
+    dl = dls.valid if len(dls.valid_ds) else dls.train
+    with no_random(): return tuple(dl.new(bs=1, shuffle=False, drop_last=False).one_batch()[0].shape[-2:])
+
+def fixed_input_size(arch:str) -> tuple[int, int]|None:
+    "(height, width) a timm model is built for when it takes only that size (timm's `fixed_input_size`), else None."
+    try: cfg = timm.models.get_pretrained_cfg(arch)
+    except Exception: cfg = None
+    return tuple(cfg.input_size[1:]) if cfg is not None and cfg.fixed_input_size else None
+
+def _fitting_sizes(hw, stride):
+    "Sizes near `hw` (height, width) in multiples of `stride`, as 'WxH'."
+    near = lambda n: sorted({max(stride, n // stride * stride), max(stride, -(-n // stride) * stride)})
+    return ' or '.join(f'{w}x{h}' for h in near(hw[0]) for w in near(hw[1]))
+
+def check_input_size(model:nn.Module, hw:tuple, # (height, width)
+                     arch:str='the model'):
+    "Pass one `hw` image through `model` (eval mode, no grad, mode restored); a `VattError` naming sizes that fit if it cannot take it."
+    p = next(model.parameters())
+    was_training = model.training
+    try:
+        with torch.no_grad(): model.eval()(torch.zeros(1, p.shape[1] if p.ndim == 4 else 3, *hw, device=p.device))
+    except (RuntimeError, AssertionError, ValueError) as e:
+        body = getattr(model[0], 'model', model[0]) if isinstance(model, nn.Sequential) else model
+        info = getattr(body, 'feature_info', None)
+        stride = info[-1]['reduction'] if info else 32
+        raise VattError(f'{arch} cannot take {hw[1]}x{hw[0]} (WxH) images ({type(e).__name__}: {str(e)[:120]}); '
+                        f'give a size in multiples of {stride}, e.g. {_fitting_sizes(hw, stride)}') from None
+    finally: model.train(was_training)
+
 # %% ../nbs/03_learner.ipynb #36f658e1
 def linear_head(body:nn.Module, n_out:int) -> nn.Module:
     "Global average pooling and one linear layer (just the linear layer when the body pools itself)."
@@ -109,13 +141,17 @@ def make_learner(dls:DataLoaders, arch:str='resnet18',
     timm_kw, note = pretrained_source(arch, pretrained, weights)
     pre = timm_kw.pop('pretrained')
     loss = CrossEntropyLossFlat(weight=class_weights(dls).to(dls.device)) if class_weighted else loss_func
+    hw = input_size(dls)
+    if 'img_size' not in kwargs and fixed_input_size(arch) not in (None, hw): kwargs['img_size'] = hw
     learn = vision_learner(dls, arch, pretrained=pre, metrics=metrics if metrics is not None else [accuracy, error_rate],
                            loss_func=loss, cbs=History(), **timm_kw, **kwargs)
     if head == 'linear':
         learn.model[1] = linear_head(learn.model[0], dls.c).to(next(learn.model[0].parameters()).device)
         learn.create_opt()
         if pre: learn.freeze()
-    learn.vatt_info = dict(arch=arch, pretrained=pre, weights=note, head=head, class_weighted=class_weighted)
+    check_input_size(learn.model, hw, arch)
+    learn.vatt_info = dict(arch=arch, pretrained=pre, weights=note, head=head, class_weighted=class_weighted,
+                           input_size=hw, img_size=kwargs.get('img_size'))
     return learn
 
 # %% ../nbs/03_learner.ipynb #9b25c123
