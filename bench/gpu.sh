@@ -8,6 +8,7 @@
 #   bash bench/gpu.sh localization   # issue 5: bench/localization.py (768x512, defects < 1 %; goal pointing >= 0.9)
 #   bash bench/gpu.sh tutorials      # issue 6: the tutorials under nbdev-test --flags cuda (fp16, to_parallel), timed
 #   QUICK=1 bash bench/gpu.sh all    # every part with --quick on the CPU: checks this script, measures nothing
+#   VATT_SCALE=full bash bench/gpu.sh tutorials   # the tutorials' full settings (stand-in data where the real is absent)
 #
 # Each part writes PART.log (all output) and PART.json (the script's final JSON line) under $OUT (the device
 # tool's result folder) or ./gpu_out, and env.json says on what and when. BENCHMARKS.md takes the figures
@@ -52,11 +53,12 @@ part() {  # part NAME COMMAND...: run, keep the log and the final JSON line
 }
 
 tutorials() {  # each tutorial timed on its own; nbdev-test runs the #| cuda cells with --flags cuda
-  local rc=0 nb t0
+  local rc=0 nb t0 flags=cuda
+  [ -n "$quick" ] && flags=
   for nb in nbs/1[1-9]_tutorial_*.ipynb; do
     t0=$SECONDS
-    if [ -n "$quick" ]; then nbdev-test "$nb" || rc=1; else nbdev-test --flags cuda "$nb" || rc=1; fi
-    echo "{\"notebook\": \"$nb\", \"seconds\": $((SECONDS - t0)), \"flags\": \"${quick:+none}${quick:-cuda}\"}"
+    nbdev-test ${flags:+--flags $flags} "$nb" || rc=1
+    echo "{\"notebook\": \"$nb\", \"seconds\": $((SECONDS - t0)), \"flags\": \"$flags\"}"
   done
   return $rc
 }

@@ -18,7 +18,8 @@ from .data import image_dls, class_weights
 
 # %% auto #0
 __all__ = ['close_archs', 'check_arch', 'PretrainedUnavailable', 'pretrained_source', 'History', 'input_size', 'fixed_input_size',
-           'check_input_size', 'linear_head', 'make_learner', 'param_counts', 'timm_body', 'stage_names', 'train']
+           'check_input_size', 'ChannelsFirst', 'channels_last_features', 'linear_head', 'make_learner', 'param_counts',
+           'timm_body', 'stage_names', 'train']
 
 # %% ../nbs/03_learner.ipynb #c5a81386
 def close_archs(name:str, n:int=6) -> list[str]:
@@ -119,12 +120,21 @@ def check_input_size(model:nn.Module, hw:tuple, # (height, width)
     finally: model.train(was_training)
 
 # %% ../nbs/03_learner.ipynb #36f658e1
+class ChannelsFirst(nn.Module):
+    "(N, H, W, C) features to (N, C, H, W), for the pooling heads."
+    def forward(self, x): return x.permute(0, 3, 1, 2)
+
+def channels_last_features(body:nn.Module) -> bool:
+    "Does the timm model in `body` return (N, H, W, C) features (Swin, MambaOut: timm's `output_fmt`)?"
+    return getattr(body, 'needs_pool', True) and getattr(getattr(body, 'model', body), 'output_fmt', 'NCHW') == 'NHWC'
+
 def linear_head(body:nn.Module, n_out:int) -> nn.Module:
     "Global average pooling and one linear layer (just the linear layer when the body pools itself)."
     model = getattr(body, 'model', body)
     lin = nn.Linear(model.num_features, n_out)
     if not getattr(body, 'needs_pool', True): return nn.Sequential(lin)
-    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), lin)
+    first = [ChannelsFirst()] if channels_last_features(body) else []
+    return nn.Sequential(*first, nn.AdaptiveAvgPool2d(1), nn.Flatten(), lin)
 
 def make_learner(dls:DataLoaders, arch:str='resnet18',
                  pretrained:bool=True, # pretrained weights when they can be had
@@ -145,10 +155,10 @@ def make_learner(dls:DataLoaders, arch:str='resnet18',
     if 'img_size' not in kwargs and fixed_input_size(arch) not in (None, hw): kwargs['img_size'] = hw
     learn = vision_learner(dls, arch, pretrained=pre, metrics=metrics if metrics is not None else [accuracy, error_rate],
                            loss_func=loss, cbs=History(), **timm_kw, **kwargs)
-    if head == 'linear':
-        learn.model[1] = linear_head(learn.model[0], dls.c).to(next(learn.model[0].parameters()).device)
-        learn.create_opt()
-        if pre: learn.freeze()
+    if head == 'linear': learn.model[1] = linear_head(learn.model[0], dls.c).to(next(learn.model[0].parameters()).device)
+    elif channels_last_features(learn.model[0]): learn.model[1] = nn.Sequential(ChannelsFirst(), *learn.model[1])
+    learn.create_opt()
+    if pre: learn.freeze()
     check_input_size(learn.model, hw, arch)
     learn.vatt_info = dict(arch=arch, pretrained=pre, weights=note, head=head, class_weighted=class_weighted,
                            input_size=hw, img_size=kwargs.get('img_size'))
