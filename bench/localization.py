@@ -5,7 +5,8 @@ trained model and images, in one run.
     python bench/localization.py --quick    # CPU: 256x176, a few epochs, about two minutes on 2 cores
 
 1. The embedded inspection set in its small-defect mode (`defect_size` a few % of the shorter side: every defect
-   covers well under 1 % of the image), and a CNN trained from scratch at that size.
+   covers well under 1 % of the image), and a CNN trained from scratch at that size, with global max pooling in its
+   head by default (`--pool`): with average pooling the same model does not learn such defects (bench/pooling.py).
 2. Equal methods: pytorch-grad-cam's GradCAM, GradCAM++, XGradCAM, HiResCAM and LayerCAM against vatt's with
    plain resizing (`align=False`), same layer, true-class targets: the largest map difference and the largest
    difference of each localization score.
@@ -33,6 +34,7 @@ ap.add_argument('--arch', default='resnet18')
 ap.add_argument('--size', type=int, nargs=2, default=None, metavar=('W', 'H'))
 ap.add_argument('--n', type=int, default=None, help='images per class')
 ap.add_argument('--epochs', type=int, default=None)
+ap.add_argument('--pool', default='max', choices=('avg', 'max'), help="the head's global pooling (bench/pooling.py: 'max' learns small defects)")
 ap.add_argument('--defect-size', type=float, nargs=2, default=(0.04, 0.08), help='defect length, fraction of the shorter side')
 ap.add_argument('--out', default=None, help='keep the data set here (default: a temporary folder)')
 args = ap.parse_args()
@@ -44,7 +46,7 @@ dev = 'cuda' if torch.cuda.is_available() else 'cpu'
 root = Path(args.out or tempfile.mkdtemp())/'small_defects'
 t0 = time.perf_counter()
 make_inspection(root, n_per_class=n, size=size, defect_size=tuple(args.defect_size), seed=0)
-learn = train(args.arch, root, epochs=epochs, lr=2e-3, bs=16 if args.quick else 32, size=size, pretrained=False, seed=0)
+learn = train(args.arch, root, epochs=epochs, lr=2e-3, bs=16 if args.quick else 32, size=size, pretrained=False, seed=0, pool=args.pool)
 train_s = time.perf_counter() - t0
 vitems = list(learn.dls.valid_ds.items)
 defect = [f for f in vitems if load_mask(f).any()]
@@ -93,7 +95,7 @@ pgc_default = scored(pgc_maps('gradcam', layers['last stage']))
 print(f"{'method':10s} {'layer':22s} " + ' '.join(f'{k:>12s}' for k in SCORES))
 for r in rows: print(f"{r['method']:10s} {r['layer']:22s} " + ' '.join(f'{r[k]:12.3f}' for k in SCORES))
 print(f"{'pgc gradcam':10s} {'last stage':22s} " + ' '.join(f'{pgc_default[k]:12.3f}' for k in SCORES))
-print(json.dumps(dict(bench='localization', quick=args.quick, arch=args.arch, size=list(size), n_per_class=n, epochs=epochs,
+print(json.dumps(dict(bench='localization', quick=args.quick, arch=args.arch, pool=args.pool, size=list(size), defect_size=list(args.defect_size), n_per_class=n, epochs=epochs,
                       defect_images=len(defect), max_defect_share=round(share, 5), accuracy=round(acc, 4), train_s=round(train_s, 1),
                       equal=equal, vatt_best=best, pgc_gradcam_last_stage=pgc_default,
                       equal_methods_seconds=dict(vatt=round(t_vatt, 2), pgc=round(t_pgc, 2)),

@@ -290,6 +290,10 @@ def scorecam(model, x, A, t, chunk=None):
 def original_cam(model, x, A, t, chunk=None):
     "The original CAM of Zhou et al.: the final linear layer's weights of each target class over the channels."
     lin = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    global_max = any(isinstance(m, nn.AdaptiveMaxPool2d) or 'AvgMax' in type(m).__name__ for m in model.modules())
+    if global_max and lin and lin[-1].in_features == A.shape[1]:
+        raise VattError("method='cam' needs global *average* pooling before the linear layer; this head pools the maximum "
+                        "(pool='max'): use method='gradcam'")
     if not lin or lin[-1].in_features != A.shape[1]:
         raise VattError("method='cam' needs a head of global average pooling + one linear layer on the target layer's "
                         "channels (vatt's default head='linear'); use method='gradcam' for other heads")

@@ -158,6 +158,7 @@ def _common(p, arch, epochs, lr, bs, size):
     p.add_argument('--lr', type=float, default=lr, help='learning rate (0: use the lr finder)')
     p.add_argument('--bs', type=int, default=bs, help='batch size')
     p.add_argument('--class-weighted', action='store_true', help='weight the loss by inverse class frequency')
+    p.add_argument('--pool', choices=('avg', 'max'), default='avg', help="global pooling of the head; 'max' for small defects in large images")
 
 def parser() -> argparse.ArgumentParser:
     "The `vatt` argument parser."
@@ -217,7 +218,7 @@ def main(argv:list|None=None) -> int:
                 res = explain_model(args.model, args.path, out, args.masks, args.mask_suffix, args.boxes, args.max_images, args.bs)
             else:
                 kw = dict(arch=args.arch, size=tuple(args.size), epochs=args.epochs, lr=args.lr or None, bs=args.bs,
-                          class_weighted=args.class_weighted)
+                          class_weighted=args.class_weighted, pool=args.pool)
                 if args.cmd == 'demo':
                     print(f'generating the inspection data set ({args.n} images per class, {args.size[0]}x{args.size[1]})')
                     data = make_inspection(out/'data', n_per_class=args.n, size=tuple(args.size), pass_share=args.pass_share,

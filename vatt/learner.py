@@ -17,9 +17,9 @@ from .core import VattError, hub_reachable, best_precision
 from .data import image_dls, class_weights
 
 # %% auto #0
-__all__ = ['close_archs', 'check_arch', 'PretrainedUnavailable', 'pretrained_source', 'History', 'input_size', 'fixed_input_size',
-           'check_input_size', 'ChannelsFirst', 'channels_last_features', 'linear_head', 'make_learner', 'param_counts',
-           'timm_body', 'stage_names', 'train']
+__all__ = ['POOLS', 'close_archs', 'check_arch', 'PretrainedUnavailable', 'pretrained_source', 'History', 'input_size',
+           'fixed_input_size', 'check_input_size', 'ChannelsFirst', 'channels_last_features', 'linear_head',
+           'make_learner', 'param_counts', 'timm_body', 'stage_names', 'train']
 
 # %% ../nbs/03_learner.ipynb #c5a81386
 def close_archs(name:str, n:int=6) -> list[str]:
@@ -128,18 +128,23 @@ def channels_last_features(body:nn.Module) -> bool:
     "Does the timm model in `body` return (N, H, W, C) features (Swin, MambaOut: timm's `output_fmt`)?"
     return getattr(body, 'needs_pool', True) and getattr(getattr(body, 'model', body), 'output_fmt', 'NCHW') == 'NHWC'
 
-def linear_head(body:nn.Module, n_out:int) -> nn.Module:
-    "Global average pooling and one linear layer (just the linear layer when the body pools itself)."
+POOLS = dict(avg=nn.AdaptiveAvgPool2d, max=nn.AdaptiveMaxPool2d)
+
+def linear_head(body:nn.Module, n_out:int,
+                pool:str='avg', # global 'avg' or 'max' pooling
+               ) -> nn.Module:
+    "Global pooling and one linear layer (just the linear layer when the body pools itself)."
     model = getattr(body, 'model', body)
     lin = nn.Linear(model.num_features, n_out)
     if not getattr(body, 'needs_pool', True): return nn.Sequential(lin)
     first = [ChannelsFirst()] if channels_last_features(body) else []
-    return nn.Sequential(*first, nn.AdaptiveAvgPool2d(1), nn.Flatten(), lin)
+    return nn.Sequential(*first, POOLS[pool](1), nn.Flatten(), lin)
 
 def make_learner(dls:DataLoaders, arch:str='resnet18',
                  pretrained:bool=True, # pretrained weights when they can be had
                  weights:str|Path|None=None, # a local weights file
                  head:str='linear', # 'linear' (pool + linear) or 'fastai' (fastai's default head)
+                 pool:str='avg', # the linear head's global pooling: 'avg', or 'max' for small defects in large images
                  class_weighted:bool=False, # weight the loss by inverse class frequency
                  loss_func=None, # default: fastai's choice for the labels (cross-entropy for classes)
                  metrics:list|None=None, # default: accuracy and error rate
@@ -148,6 +153,8 @@ def make_learner(dls:DataLoaders, arch:str='resnet18',
     "A fastai `Learner` for the timm model `arch`, with the best weights available."
     check_arch(arch)
     if head not in ('linear', 'fastai'): raise VattError(f"head {head!r} unknown: use 'linear' or 'fastai'")
+    if pool not in POOLS: raise VattError(f"pool {pool!r} unknown: use 'avg' or 'max'")
+    if head == 'fastai' and pool != 'avg': raise VattError("pool is the linear head's: fastai's head pools avg and max together; use head='linear'")
     timm_kw, note = pretrained_source(arch, pretrained, weights)
     pre = timm_kw.pop('pretrained')
     loss = CrossEntropyLossFlat(weight=class_weights(dls).to(dls.device)) if class_weighted else loss_func
@@ -155,12 +162,12 @@ def make_learner(dls:DataLoaders, arch:str='resnet18',
     if 'img_size' not in kwargs and fixed_input_size(arch) not in (None, hw): kwargs['img_size'] = hw
     learn = vision_learner(dls, arch, pretrained=pre, metrics=metrics if metrics is not None else [accuracy, error_rate],
                            loss_func=loss, cbs=History(), **timm_kw, **kwargs)
-    if head == 'linear': learn.model[1] = linear_head(learn.model[0], dls.c).to(next(learn.model[0].parameters()).device)
+    if head == 'linear': learn.model[1] = linear_head(learn.model[0], dls.c, pool).to(next(learn.model[0].parameters()).device)
     elif channels_last_features(learn.model[0]): learn.model[1] = nn.Sequential(ChannelsFirst(), *learn.model[1])
     learn.create_opt()
     if pre: learn.freeze()
     check_input_size(learn.model, hw, arch)
-    learn.vatt_info = dict(arch=arch, pretrained=pre, weights=note, head=head, class_weighted=class_weighted,
+    learn.vatt_info = dict(arch=arch, pretrained=pre, weights=note, head=head, pool=pool, class_weighted=class_weighted,
                            input_size=hw, img_size=kwargs.get('img_size'))
     return learn
 
@@ -241,6 +248,7 @@ def train(arch:str='resnet18', # any timm model name
           parallel:bool=True, # DataParallel (fastai `to_parallel`) when there are several GPUs
           ddp:bool=False, # DDP via fastai `distrib_ctx` (launch with `accelerate launch`)
           head:str='linear', # 'linear' (pool + linear) or 'fastai'
+          pool:str='avg', # the linear head's global pooling: 'avg', or 'max' for small defects in large images
           class_weighted:bool=False, # inverse-frequency class weights in the loss
           early_stop:int|None=None, # patience in epochs on the validation loss, or None
           save_best:bool=False, # keep the best epoch's weights (by validation loss) and load them at the end
@@ -256,7 +264,7 @@ def train(arch:str='resnet18', # any timm model name
     dl_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in dl_keys}
     if data is None: raise VattError('no data: give an image folder (<class>/<image> files) or DataLoaders')
     dls = data if isinstance(data, DataLoaders) else image_dls(data, size=size, bs=bs, **dl_kw)
-    learn = make_learner(dls, arch, pretrained=pretrained, weights=weights, head=head, class_weighted=class_weighted, **kwargs)
+    learn = make_learner(dls, arch, pretrained=pretrained, weights=weights, head=head, pool=pool, class_weighted=class_weighted, **kwargs)
     learn.set_precision(precision, channels_last)
     if parallel and torch.cuda.device_count() > 1 and not ddp: learn.to_parallel()
     cbs = list(cbs or [])
