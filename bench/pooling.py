@@ -30,9 +30,11 @@ epochs = args.epochs or (3 if args.quick else 12)
 
 root = Path(tempfile.mkdtemp())/'small_defects'
 make_inspection(root, n_per_class=n, size=size, defect_size=tuple(args.defect_size), seed=0)
-items = [f for f in root.glob('*/*.png') if f.parent.name != 'masks']
-share = max(float(load_mask(f).mean()) for f in items)
-print(f'{len(items)} images of {size[0]}x{size[1]}, the largest defect covering {share:.2%} of its image', flush=True)
+items = sorted(root.glob('*/*.png'))  # the images; masks lie one level deeper, in root/masks/<class>/
+share = {}
+for f in items: share[f.parent.name] = max(share.get(f.parent.name, 0.), float(load_mask(f).mean()))
+print(f'{len(items)} images of {size[0]}x{size[1]}; largest share of an image a defect covers, by class: '
+      + ', '.join(f'{c} {v:.2%}' for c, v in share.items() if v), flush=True)
 
 res = {}
 for pool in ('avg', 'max'):
@@ -47,5 +49,5 @@ for pool in ('avg', 'max'):
     print(pool, res[pool], flush=True)
 
 print(json.dumps(dict(bench='pooling', quick=args.quick, arch=args.arch, size=list(size), defect_size=list(args.defect_size),
-                      max_defect_share=round(share, 5), n_per_class=n, epochs=epochs, lr=args.lr, results=res,
+                      max_defect_share={c: round(v, 5) for c, v in share.items() if v}, n_per_class=n, epochs=epochs, lr=args.lr, results=res,
                       device='cuda' if torch.cuda.is_available() else 'cpu')))
