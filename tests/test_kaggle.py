@@ -13,7 +13,7 @@ METAS = sorted(KAGGLE.glob('*/kernel-metadata.json'))
 # Kaggle's kernel-metadata.json fields (https://github.com/Kaggle/kaggle-api/wiki/Kernel-Metadata)
 FIELDS = {'id', 'title', 'code_file', 'language', 'kernel_type', 'is_private', 'enable_gpu', 'enable_internet',
           'dataset_sources', 'competition_sources', 'kernel_sources', 'model_sources', 'machine_shape'}
-TUTORIALS = {'paddy': '11_tutorial_paddy.ipynb', 'cats': '12_tutorial_cats.ipynb', 'inspection': '13_tutorial_inspection.ipynb'}
+TUTORIALS = {'paddy': '13_tutorial_paddy.ipynb', 'cats': '14_tutorial_cats.ipynb', 'inspection': '15_tutorial_inspection.ipynb'}
 
 
 # --- metadata -------------------------------------------------------------------------------------------------
@@ -60,7 +60,7 @@ def test_push_script_dry_run_prepares_the_kernel_folder(tmp_path):
                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 0, r.stderr
     folder = tmp_path/'paddy'
-    assert sorted(p.name for p in folder.iterdir()) == ['11_tutorial_paddy.ipynb', 'kernel-metadata.json']
+    assert sorted(p.name for p in folder.iterdir()) == ['13_tutorial_paddy.ipynb', 'kernel-metadata.json']
     meta = json.loads((folder/'kernel-metadata.json').read_text())
     assert meta['id'].startswith('someone/') and check_metadata(meta, folder) == []
     nb, src = json.loads((folder/meta['code_file']).read_text()), json.loads((ROOT/'nbs'/meta['code_file']).read_text())
