@@ -10,7 +10,7 @@ For each model (random weights: speed and equality do not depend on training) it
 - Score-CAM on a few images: vatt vs pgc with its default batch of 16 masked images (goal >= 5x);
 - attention (models with attention layers, `--attn-models`): images/s of a plain forward pass (fused attention,
   no grad) and, in the same run, of the forward pass with attention captured (`vatt.attention.capture_attention`)
-  and of the whole map computation (`compute_attention`, default method; and a class-specific one, which adds a
+  and of the whole map computation (`compute_maps` with the model's attention method; and a class-specific one, which adds a
   backward pass); goal: capture costs at most one extra forward pass (maps rate >= half the forward rate);
 and the max |difference| of the fp32 maps (vatt with `align=False`, plain resizing as pgc; the timed calls use
 vatt's default, which also moves each map by the layer's receptive-field offset, measured once and cached). Times include everything each library does to return its maps
@@ -20,8 +20,8 @@ import argparse, json, os, time
 import torch, timm
 from pytorch_grad_cam import GradCAM, ScoreCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from vatt.cam import compute_cams, get_layer, default_layer
-from vatt.attention import capture_attention, compute_attention
+from vatt.cam import compute_map, compute_maps, get_layer, default_layer
+from vatt.attention import capture_attention, attention_method
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--quick', action='store_true')
@@ -70,10 +70,10 @@ for arch in models:
     x = torch.randn(bs, 3, size, size, device=dev)
     t = torch.arange(bs, device=dev) % ncls
     if 'gradcam' in args.methods:
-        ours = compute_cams(model, x, targets=t, method='gradcam', layer=name, align=False).maps[:, 0]
+        ours = compute_map(model, x, 'gradcam', name, targets=t, align=False).maps[:, 0]
         ref = torch.from_numpy(pgc_maps(GradCAM, model, layer, x, t)).to(dev)
         diff = (ours - ref).abs().max().item()
-        v = rate(lambda: compute_cams(model, x, targets=t, method='gradcam', layer=name), bs)
+        v = rate(lambda: compute_map(model, x, 'gradcam', name, targets=t), bs)
         p = rate(lambda: pgc_maps(GradCAM, model, layer, x, t), bs)
         p1 = rate(lambda: [pgc_maps(GradCAM, model, layer, x[i:i + 1], t[i:i + 1]) for i in range(bs)], bs)
         record(method='gradcam', model=arch, layer=name, setting=f'fp32, batch {bs}', vatt_img_s=round(v, 1),
@@ -82,16 +82,16 @@ for arch in models:
             mb = timm.create_model(arch, num_classes=ncls).to(dev).eval().to(torch.bfloat16)
             xb = torch.randn(big_bs, 3, size, size, device=dev, dtype=torch.bfloat16)
             tb = torch.arange(big_bs, device=dev) % ncls
-            v = rate(lambda: compute_cams(mb, xb, targets=tb, method='gradcam', layer=name), big_bs)
+            v = rate(lambda: compute_map(mb, xb, 'gradcam', name, targets=tb), big_bs)
             record(method='gradcam', model=arch, layer=name, setting=f'vatt bf16 batch {big_bs} vs pgc fp32 batch {bs}',
                    vatt_img_s=round(v, 1), pgc_img_s=round(p, 1), ratio=round(v / p, 2), max_diff=None)
             del mb, xb
     if 'scorecam' in args.methods:
         xs, ts = x[:sc_n], t[:sc_n]
-        ours = compute_cams(model, xs, targets=ts, method='scorecam', layer=name, align=False).maps[:, 0]
+        ours = compute_map(model, xs, 'scorecam', name, targets=ts, align=False).maps[:, 0]
         ref = torch.from_numpy(pgc_maps(ScoreCAM, model, layer, xs, ts)).to(dev)
         diff = (ours - ref).abs().max().item()
-        v = rate(lambda: compute_cams(model, xs, targets=ts, method='scorecam', layer=name), sc_n)
+        v = rate(lambda: compute_map(model, xs, 'scorecam', name, targets=ts), sc_n)
         p = rate(lambda: pgc_maps(ScoreCAM, model, layer, xs, ts), sc_n)
         record(method='scorecam', model=arch, layer=name, setting=f'fp32 model, {sc_n} images; pgc batch 16 masks',
                vatt_img_s=round(v, 2), pgc_img_s=round(p, 2), ratio=round(v / p, 2), max_diff=diff)
@@ -109,7 +109,8 @@ if 'attention' in args.methods:
         def captured():
             with torch.no_grad(), capture_attention(model): model(x)
         grad_method = 'grad_rollout' if 'vit' in arch else 'grad_received'
-        fns = [forward, captured, lambda: compute_attention(model, x), lambda: compute_attention(model, x, grad_method)]
+        base = attention_method(model)
+        fns = [forward, captured, lambda: compute_maps(model, x, base, attn_layers='all'), lambda: compute_maps(model, x, grad_method, attn_layers='all')]
         best = [0.] * len(fns)
         for _ in range(3):  # interleaved rounds, best of each: a shared machine's load drifts within a run
             best = [max(b, rate(fn, bs)) for b, fn in zip(best, fns)]

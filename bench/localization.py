@@ -18,11 +18,11 @@ from pathlib import Path
 import torch
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, XGradCAM, HiResCAM, LayerCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from vatt.data import make_inspection, load_mask
+from vatt.data import make_inspection, load_mask, dataset_masks, valid_dl
 from vatt.learner import train
-from vatt.cam import get_layer
-from vatt.metrics import candidate_layers, localization_scores, summarize, dataset_masks
-import vatt.explain  # noqa: F401  (learn.get_cams)
+from vatt.cam import get_layer, candidate_layers, layer_name
+from vatt.metrics import localization_scores, summarize
+import vatt.explain  # noqa: F401  (learn.get_maps)
 
 PGC = dict(gradcam=GradCAM, gradcampp=GradCAMPlusPlus, xgradcam=XGradCAM, hirescam=HiResCAM, layercam=LayerCAM)
 VATT = ('gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam')
@@ -38,7 +38,8 @@ ap.add_argument('--pool', default='max', choices=('avg', 'max'), help="the head'
 ap.add_argument('--defect-size', type=float, nargs=2, default=(0.04, 0.08), help='defect length, fraction of the shorter side')
 ap.add_argument('--out', default=None, help='keep the data set here (default: a temporary folder)')
 args = ap.parse_args()
-size = tuple(args.size or ((256, 176) if args.quick else (768, 512)))
+wh = tuple(args.size or ((256, 176) if args.quick else (768, 512)))
+size = (wh[1], wh[0])  # (height, width), as the library takes it
 n = args.n or (60 if args.quick else 300)
 epochs = args.epochs or (8 if args.quick else 12)
 dev = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -54,13 +55,13 @@ dl = learn.dls.test_dl(defect, with_labels=True, bs=16)
 masks = dataset_masks(defect, size)
 share = float(masks.flatten(1).float().mean(1).max())
 labels = torch.tensor([learn.dls.vocab.o2i[f.parent.name] for f in defect])
-acc = float((learn.get_preds(dl=learn.dls.valid.new(shuffle=False))[0].argmax(1) ==
+acc = float((learn.get_preds(dl=valid_dl(learn.dls))[0].argmax(1) ==
              torch.tensor([learn.dls.vocab.o2i[f.parent.name] for f in vitems])).float().mean())
 print(f'{len(defect)} validation images with a defect, the largest covering {share:.2%} of its image; '
       f'validation accuracy {acc:.3f} after {train_s:.0f} s', flush=True)
 
 def vatt_maps(method, layer, align):
-    return learn.get_cams(dl, method=method, targets='label', layer=layer, align=align)[2][:, 0]
+    return learn.get_maps(dl, [method], [layer], targets='label', align=align)[method, layer_name(learn.model, layer)].maps[:, 0]
 
 def pgc_maps(method, layer):
     "pytorch-grad-cam's maps of the true class, batch by batch, on the model's device."
@@ -86,16 +87,16 @@ for m in PGC:
     equal[m] = dict(max_map_diff=float((ours - ref).abs().max()), max_score_diff=max(abs(so[k] - sr[k]) for k in SCORES), **so)
     print(f"equal {m:10s} at {prev}: max |map diff| {equal[m]['max_map_diff']:.1e}, max |score diff| {equal[m]['max_score_diff']:.1e}", flush=True)
 
-rows = []
+rows, every = [], learn.get_maps(dl, VATT, list(layers.values()), targets='label')  # every method at every layer, one pass
 for m in VATT:
     for lname, layer in layers.items():
-        rows.append(dict(method=m, layer=lname, **scored(vatt_maps(m, layer, align=True))))
+        rows.append(dict(method=m, layer=lname, **scored(every[m, layer_name(learn.model, layer)].maps[:, 0])))
 best = max(rows, key=lambda r: (r['pointing'], r['energy']))
 pgc_default = scored(pgc_maps('gradcam', layers['last stage']))
 print(f"{'method':10s} {'layer':22s} " + ' '.join(f'{k:>12s}' for k in SCORES))
 for r in rows: print(f"{r['method']:10s} {r['layer']:22s} " + ' '.join(f'{r[k]:12.3f}' for k in SCORES))
 print(f"{'pgc gradcam':10s} {'last stage':22s} " + ' '.join(f'{pgc_default[k]:12.3f}' for k in SCORES))
-print(json.dumps(dict(bench='localization', quick=args.quick, arch=args.arch, pool=args.pool, size=list(size), defect_size=list(args.defect_size), n_per_class=n, epochs=epochs,
+print(json.dumps(dict(bench='localization', quick=args.quick, arch=args.arch, pool=args.pool, size_wh=list(wh), defect_size=list(args.defect_size), n_per_class=n, epochs=epochs,
                       defect_images=len(defect), max_defect_share=round(share, 5), accuracy=round(acc, 4), train_s=round(train_s, 1),
                       equal=equal, vatt_best=best, pgc_gradcam_last_stage=pgc_default,
                       equal_methods_seconds=dict(vatt=round(t_vatt, 2), pgc=round(t_pgc, 2)),

@@ -24,7 +24,8 @@ ap.add_argument('--epochs', type=int, default=None)
 ap.add_argument('--lr', type=float, default=2e-3)
 ap.add_argument('--arch', default='resnet18')
 args = ap.parse_args()
-size = tuple(args.size or ((128, 96) if args.quick else (256, 176)))
+wh = tuple(args.size or ((128, 96) if args.quick else (256, 176)))
+size = (wh[1], wh[0])  # (height, width), as the library takes it
 n = args.n or (40 if args.quick else 200)
 epochs = args.epochs or (3 if args.quick else 12)
 
@@ -33,7 +34,7 @@ make_inspection(root, n_per_class=n, size=size, defect_size=tuple(args.defect_si
 items = sorted(root.glob('*/*.png'))  # the images; masks lie one level deeper, in root/masks/<class>/
 share = {}
 for f in items: share[f.parent.name] = max(share.get(f.parent.name, 0.), float(load_mask(f).mean()))
-print(f'{len(items)} images of {size[0]}x{size[1]}; largest share of an image a defect covers, by class: '
+print(f'{len(items)} images of {wh[0]}x{wh[1]}; largest share of an image a defect covers, by class: '
       + ', '.join(f'{c} {v:.2%}' for c, v in share.items() if v), flush=True)
 
 res = {}
@@ -48,6 +49,6 @@ for pool in ('avg', 'max'):
     res[pool] = dict(accuracy=acc[-1], per_epoch=acc, seconds=round(time.perf_counter() - t0, 1))
     print(pool, res[pool], flush=True)
 
-print(json.dumps(dict(bench='pooling', quick=args.quick, arch=args.arch, size=list(size), defect_size=list(args.defect_size),
+print(json.dumps(dict(bench='pooling', quick=args.quick, arch=args.arch, size_wh=list(wh), defect_size=list(args.defect_size),
                       max_defect_share={c: round(v, 5) for c, v in share.items() if v}, n_per_class=n, epochs=epochs, lr=args.lr, results=res,
                       device='cuda' if torch.cuda.is_available() else 'cpu')))

@@ -7,8 +7,8 @@ import copy, dataclasses, pytest, torch, timm
 from timm.layers import set_fused_attn, use_fused_attn
 from timm.models.maxxvit import MaxxVit, MaxxVitCfg, MaxxVitTransformerCfg
 from vatt.attention import (attention_layers, has_attention, capture_attention, attention_output, reproduction_error,
-                            compute_attention, rollout, received, from_query, cls_attention, token_positions, peak_position)
-from vatt.cam import hook_count
+                            attention_method, rollout, received, from_query, cls_attention, token_positions, peak_position)
+from vatt.cam import hook_count, compute_maps
 from vatt.core import VattError
 
 
@@ -161,7 +161,7 @@ def test_rollout_hand_computed():
 
 def test_rollout_on_a_vit_is_the_class_row():
     model, x = _model('vit')
-    res = compute_attention(model, x, 'rollout', size=(3, 4))
+    res = compute_maps(model, x, 'rollout', size=(3, 4))['rollout', 'rollout']
     with torch.no_grad(), capture_attention(model) as recs: model(x)
     R = rollout([r.attn for r in recs])
     expect = R[:, 0, 1:].reshape(2, 3, 4)
@@ -171,14 +171,14 @@ def test_rollout_on_a_vit_is_the_class_row():
 
 def test_class_specific_maps_follow_the_gradient():
     model, x = _model('vit')
-    res = compute_attention(model, x[:1], 'grad_cls', targets=2)
+    res, = compute_maps(model, x[:1], 'grad_cls', targets=2).values()  # the last attention layer
     with capture_attention(model) as recs: y = model(x[:1])
     A = recs[-1].attn
     g, = torch.autograd.grad(y[0, 2], A)
-    torch.testing.assert_close(res.heads[-1][0], (A * g).clamp(min=0)[0, :, 0, 1:].reshape(3, 3, 4))
+    torch.testing.assert_close(res.heads[0], (A * g).clamp(min=0)[0, :, 0, 1:].reshape(3, 3, 4))
     model, x = _model('coatnet')
-    a, b = compute_attention(model, x, 'grad_received', targets=0), compute_attention(model, x, 'grad_received', targets=3)
-    assert not torch.allclose(a.maps, b.maps) and a.targets[:, 0].tolist() == [0, 0]
+    a, b = (compute_maps(model, x, 'grad_received', targets=t, attn_layers='all') for t in (0, 3))
+    assert not all(torch.allclose(a[k].maps, b[k].maps) for k in a) and all(a[k].targets[:, 0].tolist() == [0, 0] for k in a)
 
 
 @pytest.mark.parametrize('key,method,n_layers', [('vit', 'auto', 3), ('vit', 'rollout', 1), ('vit_no_class_token', 'auto', 2),
@@ -186,10 +186,12 @@ def test_class_specific_maps_follow_the_gradient():
                                                  ('maxvit', 'grad_query', 22), ('maxvit_nchw', 'received', 4)])
 def test_compute_attention_shapes(key, method, n_layers):
     model, x = _model(key)
-    res = compute_attention(model, x, method, query=(10, 20), size=(32, 40))
-    assert res.maps.shape == (2, n_layers, 32, 40) and len(res.layers) == n_layers
-    assert res.maps.min() >= 0 and res.maps.max() <= 1 and hook_count(model) == 0
-    if res.heads is not None: assert res.head_maps(-1).shape[-2:] == (32, 40)
+    method = attention_method(model) if method == 'auto' else method
+    res = compute_maps(model, x, method, query=(10, 20), size=(32, 40), attn_layers='all')
+    assert len(res) == n_layers and all(r.maps.shape == (2, 1, 32, 40) for r in res.values())
+    assert all(r.maps.min() >= 0 and r.maps.max() <= 1 for r in res.values()) and hook_count(model) == 0
+    last = list(res.values())[-1]
+    if last.heads is not None: assert last.head_maps().shape[-2:] == (32, 40)
 
 
 def test_peak_position():
@@ -201,15 +203,15 @@ def test_peak_position():
 def test_no_attention_points_to_cams():
     model = timm.create_model('resnet10t', num_classes=4).eval()
     assert not has_attention(model)
-    with pytest.raises(VattError, match='CAM methods'): compute_attention(model, torch.randn(1, 3, 64, 64))
+    with pytest.raises(VattError, match='CAM methods'): compute_maps(model, torch.randn(1, 3, 64, 64), 'received')
 
 
 def test_coatnet_size_not_built_for():
     model, _ = _model('coatnet')
     with pytest.raises(VattError, match=r'built for a 4x4 feature map \(inputs of 64x64 px\).*img_size=\(H, W\)'):
-        compute_attention(model, torch.randn(1, 3, 96, 96))
+        compute_maps(model, torch.randn(1, 3, 96, 96), 'received')
     model, _ = _model('maxvit')
-    with pytest.raises(VattError, match='built for 128x128'): compute_attention(model, torch.randn(1, 3, 96, 96))
+    with pytest.raises(VattError, match='built for 128x128'): compute_maps(model, torch.randn(1, 3, 96, 96), 'received')
     assert hook_count(model) == 0
 
 
@@ -233,30 +235,32 @@ def test_fused_kernel_that_cannot_be_switched_off():
         return self.proj(torch.nn.functional.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, N, C))
     blk.forward = always_fused.__get__(blk)
     try:
-        with pytest.raises(VattError, match='fused kernel'): compute_attention(model, x)
+        with pytest.raises(VattError, match='fused kernel'): compute_maps(model, x, 'cls')
     finally: del blk.forward
     assert hook_count(model) == 0 and type(blk).forward is orig
 
 
 def test_bad_arguments():
     model, x = _model('coatnet')
-    for kw, msg in [(dict(method='gradcam'), 'unknown attention method'), (dict(method='query'), r'query=\(y, x\)'),
-                    (dict(method='rollout'), 'same tokens in every layer'), (dict(method='cls'), 'no class token'),
-                    (dict(layers=['nope']), 'no attention layer named'), (dict(head_fusion='median'), 'head_fusion')]:
-        with pytest.raises(VattError, match=msg): compute_attention(model, x, **kw)
+    for kw, msg in [(dict(methods='gradcam+'), 'unknown map method'), (dict(methods='query'), r'query=\(y, x\)'),
+                    (dict(methods='rollout'), 'same tokens in every layer'), (dict(methods='cls'), 'no class token'),
+                    (dict(methods='received', attn_layers=['nope']), 'no attention layer named'),
+                    (dict(methods='received', head_fusion='median'), 'head_fusion')]:
+        with pytest.raises(VattError, match=msg): compute_maps(model, x, **kw)
     assert hook_count(model) == 0
 
 
 def test_learner_vit_attention_and_figure(tmp_path):
     from vatt.data import make_inspection, image_dls
     from vatt.learner import make_learner
-    from vatt.attention import attention_figure
-    root = make_inspection(tmp_path/'insp', n_per_class=2, size=(64, 48))
-    learn = make_learner(image_dls(root, size=(64, 48), bs=4), 'vit_tiny_patch16_224', pretrained=False, img_size=(48, 64), depth=2)
+    from vatt.explain import attention_figure
+    from vatt.plots import save_fig
+    root = make_inspection(tmp_path/'insp', n_per_class=2, size=(48, 64))
+    learn = make_learner(image_dls(root, size=(48, 64), bs=4), 'vit_tiny_patch16_224', pretrained=False, img_size=(48, 64), depth=2)
     items = sorted((root/'spot').glob('*.png'))[:2]
-    res = learn.attention(items, 'rollout')
+    res = learn.explain(items, 'rollout', k=1)
     assert res.maps.shape == (2, 1, 48, 64) and res.images.shape == (2, 48, 64, 3)
-    fig = attention_figure(learn, items, path=tmp_path/'attn.png')
+    fig = save_fig(attention_figure(learn, items), tmp_path/'attn.png')
     assert len(fig.axes) == 2 * (1 + 2 + 1) and (tmp_path/'attn.png').exists() and hook_count(learn.model) == 0
 
 

@@ -5,36 +5,36 @@ from PIL import Image
 from vatt.data import make_inspection, image_dls, load_mask, CLASSES, _part_surface
 
 
-def _clean_render(seed, w, h):
+def _clean_render(seed, h, w):
     "The defect-free image drawn from the same random stream as the saved one, independently of the renderer."
     rng = np.random.default_rng(seed)
-    grey, _ = _part_surface(rng, w, h)
+    grey, _ = _part_surface(rng, h, w)
     tint = rng.uniform(0.93, 1.0, 3).astype(np.float32)
     return np.clip(np.round(grey[..., None] * tint), 0, 255).astype(np.uint8)
 
 
 def test_masks_are_the_changed_pixels(tmp_path):
     w, h = 120, 80
-    root = make_inspection(tmp_path/'d', n_per_class=6, size=(w, h), seed=3)
+    root = make_inspection(tmp_path/'d', n_per_class=6, size=(h, w), seed=3)
     for ci, c in enumerate(CLASSES):
         for i in range(6):
             f = root/c/f'{c}_{i:04d}.png'
             saved = np.array(Image.open(f).convert('RGB'))
-            changed = (saved != _clean_render([3, ci, i], w, h)).any(-1)
+            changed = (saved != _clean_render([3, ci, i], h, w)).any(-1)
             mask = load_mask(f)
             assert np.array_equal(mask, changed), (f, mask.sum(), changed.sum())
             assert (mask.sum() > 0) == (c != 'pass')
 
 
 def test_large_non_square_small_defects(tmp_path):
-    root = make_inspection(tmp_path/'big', n_per_class=1, size=(1024, 640), defect_size=(0.03, 0.06))
+    root = make_inspection(tmp_path/'big', n_per_class=1, size=(640, 1024), defect_size=(0.03, 0.06))
     for c in CLASSES[1:]:
         m = load_mask(root/c/f'{c}_0000.png')
         assert m.shape == (640, 1024) and 0 < m.mean() < 0.01
 
 
 def test_bad_and_odd_images_are_reported_skipped_or_converted(tmp_path):
-    root = make_inspection(tmp_path/'d', n_per_class=8, size=(64, 48))
+    root = make_inspection(tmp_path/'d', n_per_class=8, size=(48, 64))
     (root/'spot'/'empty.png').write_bytes(b'')
     (root/'spot'/'notes.jpg').write_text('this is not a jpeg')
     raw = (root/'pass'/'pass_0000.png').read_bytes()
@@ -45,7 +45,7 @@ def test_bad_and_odd_images_are_reported_skipped_or_converted(tmp_path):
     Image.fromarray((np.asarray(img.convert('L')).astype(np.uint16) * 257)).save(root/'pass'/'deep16.png')
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        dls = image_dls(root, size=(64, 48), bs=4)
+        dls = image_dls(root, size=(48, 64), bs=4)
     msg = ' '.join(str(x.message) for x in w)
     assert sorted(p.name for p in dls.skipped) == ['cut.png', 'empty.png', 'notes.jpg']
     for name in ('cut.png', 'empty.png', 'notes.jpg'): assert name in msg

@@ -13,7 +13,7 @@ def test_offline_fallback_is_fast_and_warns(tmp_path, monkeypatch):
     monkeypatch.setenv('TORCH_HOME', str(tmp_path/'torch'))
     monkeypatch.setattr(vatt.core, '_can_connect', lambda *a: time.sleep(30) or True)
     vatt.core._hub_reachable.cache_clear()
-    dls = image_dls(make_inspection(tmp_path/'d', n_per_class=4, size=(64, 48)), size=(64, 48), bs=4)
+    dls = image_dls(make_inspection(tmp_path/'d', n_per_class=4, size=(48, 64)), size=(48, 64), bs=4)
     try:
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as w:

@@ -11,6 +11,6 @@ def test_readme_is_current():
 def test_readme_gives_the_two_commands_and_ci_runs_the_second():
     readme = (ROOT/'README.md').read_text()
     lines = [l for l in readme.splitlines() if l.startswith('python3 -m venv')]
-    assert len(lines) == 2 and lines[0].endswith('vatt demo') and 'torch==2.14.1' in lines[0]
+    assert len(lines) == 2 and lines[0].endswith('vatt demo')
     assert "grep -m1 -F 'nbdev-test && pytest' README.md" in (ROOT/'.ci'/'run').read_text()
     assert 'nbdev-test && pytest' in lines[1]

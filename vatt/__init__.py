@@ -1,1 +1,7 @@
+"""See where your image classifier looks: fastai + timm fine-tuning, CAMs, true attention maps, and numbers that prove them
+
+Modules:
+
+- `vatt.attention`: True attention maps for timm ViT/DeiT, CoAtNet and MaxViT: the softmax weights each attention layer really applies (every head, relative position bias included, MaxViT windows put back on the image), per layer, per head, rolled out, or weighted by a class's gradient; with a proof that they reproduce the layer's output. They are map methods of the one engine (`vatt.cam.compute_maps`), served from the same forward pass as the CAMs."""
+
 __version__ = "0.0.1"
