@@ -1,98 +1,14 @@
-"The tutorials run as Kaggle kernels: simulated kernels read only their input and write only to the working folder; metadata and pushing are checked."
+"The tutorials run as Kaggle kernels: simulated kernels install vatt from the wheels dataset, read only their input, write only to the working folder, and stop with a clear error when their data is not attached."
 import json, os, stat, subprocess, sys, textwrap
 from pathlib import Path
 import pytest
 import vatt.kaggle
 from vatt.core import VattError
-from vatt.kaggle import (check_metadata, prepare_kernel, push_kernel, find_data, scale_name, make_paddy_standin, make_pets_standin,
-                         paddy_ok, KERNEL_FIELDS)
+from vatt.kaggle import find_data, scale_name, paddy_ok, pets_ok
+from vatt._standin import make_paddy_standin, make_pets_standin
+from kaggle_sim import ROOT, kaggle_image, dry_run_wheels, mount_wheels, kernel_env
 
-ROOT = Path(__file__).resolve().parent.parent
-KAGGLE = ROOT/'kaggle'
-METAS = sorted(KAGGLE.glob('*/kernel-metadata.json'))
-# Kaggle's kernel-metadata.json fields (https://github.com/Kaggle/kaggle-api/wiki/Kernel-Metadata)
-FIELDS = {'id', 'title', 'code_file', 'language', 'kernel_type', 'is_private', 'enable_gpu', 'enable_internet',
-          'dataset_sources', 'competition_sources', 'kernel_sources', 'model_sources', 'machine_shape'}
 TUTORIALS = {'paddy': '13_tutorial_paddy.ipynb', 'cats': '14_tutorial_cats.ipynb', 'inspection': '15_tutorial_inspection.ipynb'}
-
-
-# --- metadata -------------------------------------------------------------------------------------------------
-
-def test_one_metadata_file_per_tutorial():
-    assert {m.parent.name: json.loads(m.read_text())['code_file'] for m in METAS} == TUTORIALS
-    assert set(KERNEL_FIELDS) == FIELDS
-
-
-@pytest.mark.parametrize('meta_file', METAS, ids=lambda p: p.parent.name)
-def test_metadata_matches_kaggle_field_list(meta_file):
-    meta = json.loads(meta_file.read_text())
-    assert set(meta) == FIELDS
-    assert meta['machine_shape'] == 'NvidiaTeslaT4' and meta['enable_gpu'] is True
-    assert meta['language'] == 'python' and meta['kernel_type'] == 'notebook'
-    assert all(isinstance(meta[k], bool) for k in ('is_private', 'enable_gpu', 'enable_internet'))
-    assert all(isinstance(meta[k], list) for k in ('dataset_sources', 'competition_sources', 'kernel_sources', 'model_sources'))
-    assert (ROOT/'nbs'/meta['code_file']).is_file()
-    assert meta['enable_internet'] is True  # pip installs vatt from the repository and timm fetches pretrained weights
-    assert check_metadata(meta_file, ROOT/'nbs') == []
-
-
-def test_metadata_sources():
-    meta = {m.parent.name: json.loads(m.read_text()) for m in METAS}
-    assert meta['paddy']['competition_sources'] == ['paddy-disease-classification']
-    assert len(meta['cats']['dataset_sources']) == 1 and not meta['cats']['competition_sources']
-    assert not meta['inspection']['dataset_sources'] and not meta['inspection']['competition_sources']
-    for name, m in meta.items():  # the notebook asks find_data for the very source the kernel attaches
-        src = (ROOT/'nbs'/m['code_file']).read_text()
-        assert all(f"find_data('{s}'" in src for s in m['dataset_sources'] + m['competition_sources'])
-
-
-def test_check_metadata_names_each_problem():
-    meta = json.loads(METAS[0].read_text())
-    bad = {**meta, 'machine_shape': 'NvidiaTeslaP100', 'enable_gpu': False, 'code_file': 'missing.ipynb', 'extra': 1}
-    problems = check_metadata(bad, ROOT/'nbs')
-    assert len(problems) == 4 and any('NvidiaTeslaT4' in p for p in problems) and any('missing.ipynb' in p for p in problems)
-
-
-# --- pushing --------------------------------------------------------------------------------------------------
-
-def test_push_script_dry_run_prepares_the_kernel_folder(tmp_path):
-    r = subprocess.run([sys.executable, str(KAGGLE/'push.py'), 'paddy', '--dry-run', '--user', 'someone', '--out', str(tmp_path)],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert r.returncode == 0, r.stderr
-    folder = tmp_path/'paddy'
-    assert sorted(p.name for p in folder.iterdir()) == ['13_tutorial_paddy.ipynb', 'kernel-metadata.json']
-    meta = json.loads((folder/'kernel-metadata.json').read_text())
-    assert meta['id'].startswith('someone/') and check_metadata(meta, folder) == []
-    nb, src = json.loads((folder/meta['code_file']).read_text()), json.loads((ROOT/'nbs'/meta['code_file']).read_text())
-    first = ''.join(nb['cells'][0]['source'])
-    assert 'pip' in first and 'git+https://' in first and "os.environ.get('KAGGLE_KERNEL_RUN_TYPE')" in first
-    assert nb['cells'][1:] == src['cells']
-
-
-def test_push_with_wheels_installs_offline(tmp_path):
-    folder = prepare_kernel(KAGGLE/'cats'/'kernel-metadata.json', ROOT/'nbs', tmp_path/'k', wheels='someone/vatt-wheels')
-    meta = json.loads((folder/'kernel-metadata.json').read_text())
-    assert 'someone/vatt-wheels' in meta['dataset_sources'] and len(meta['dataset_sources']) == 2
-    first = ''.join(json.loads((folder/meta['code_file']).read_text())['cells'][0]['source'])
-    assert '--no-index' in first and '/kaggle/input/vatt-wheels' in first
-
-
-def test_internet_off_kernel_needs_wheels(tmp_path):
-    meta = json.loads((KAGGLE/'paddy'/'kernel-metadata.json').read_text())
-    (tmp_path/'kernel-metadata.json').write_text(json.dumps({**meta, 'enable_internet': False}))
-    with pytest.raises(VattError, match='wheels'): prepare_kernel(tmp_path/'kernel-metadata.json', ROOT/'nbs', tmp_path/'k')
-
-
-def test_push_calls_the_kaggle_api_only_without_dry_run(tmp_path, monkeypatch):
-    import fastkaggle
-    pushed = []
-    class Api:
-        def kernels_push(self, folder): pushed.append(folder)
-    monkeypatch.setattr(fastkaggle, 'import_kaggle', lambda: Api())
-    push_kernel(KAGGLE/'inspection'/'kernel-metadata.json', ROOT/'nbs', tmp_path/'a', dry_run=True)
-    assert pushed == []
-    folder = push_kernel(KAGGLE/'inspection'/'kernel-metadata.json', ROOT/'nbs', tmp_path/'b')
-    assert pushed == [str(folder)] and (folder/'kernel-metadata.json').exists()
 
 
 # --- data and scale resolution --------------------------------------------------------------------------------
@@ -128,16 +44,32 @@ def test_download_only_when_the_network_allows(off_kaggle, monkeypatch, capsys):
     assert find_data('paddy-disease-classification', check=paddy_ok, download=download).source == 'downloaded' and not calls  # kept
 
 
-def test_standin_is_announced_and_written_to_the_working_folder(tmp_path, monkeypatch, capsys):
+def test_on_kaggle_missing_data_is_an_error_never_a_standin(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv('KAGGLE_KERNEL_RUN_TYPE', 'Batch')
     monkeypatch.setenv('VATT_KAGGLE_INPUT', str(tmp_path/'input'))
     monkeypatch.setenv('VATT_KAGGLE_WORKING', str(tmp_path/'working'))
-    d = find_data('someone/pets', 'dataset', check=lambda p: (p/'images').is_dir(),
-                  standin=lambda dest: make_pets_standin(dest, n_per_breed=1, size=(40, 40), dogs=()))
+    drawn = []
+    with pytest.raises(VattError, match='dataset_sources') as e:
+        find_data('someone/pets', 'dataset', check=pets_ok, standin=drawn.append)
+    assert 'https://www.kaggle.com/datasets/someone/pets' in str(e.value) and not drawn and 'STAND-IN' not in capsys.readouterr().out
+    with pytest.raises(VattError, match='https://www.kaggle.com/competitions/paddy-disease-classification'):
+        find_data('paddy-disease-classification', check=paddy_ok, standin=drawn.append)
+    make_pets_standin(tmp_path/'input'/'datasets'/'someone'/'pets', n_per_breed=1, size=(32, 32))
+    assert find_data('someone/pets', 'dataset', check=pets_ok).source == 'kaggle'
+
+
+def test_off_kaggle_the_standin_is_announced_and_written_to_a_work_folder(off_kaggle, capsys):
+    d = find_data('someone/the-oxfordiiit-pet-dataset', 'dataset', check=pets_ok, standin=dict(n_per_breed=1, size=(32, 32)))
     out = capsys.readouterr().out
-    assert d.standin and d.path.is_relative_to(tmp_path/'working') and 'STAND-IN' in out and 'dataset_sources' in out
-    (tmp_path/'input'/'datasets'/'someone'/'pets'/'images').mkdir(parents=True)
-    assert find_data('someone/pets', 'dataset', check=lambda p: (p/'images').is_dir()).source == 'kaggle'
+    assert d.standin and 'STAND-IN' in out and pets_ok(d.path) and not d.path.is_relative_to(ROOT)
+
+
+def test_the_kaggle_notebook_keeps_the_users_scale(tmp_path):
+    "nbs/12_kaggle.ipynb once deleted VATT_SCALE; its own check now fails if any cell leaves a user's setting changed."
+    env = {k: v for k, v in os.environ.items() if k not in ('KAGGLE_KERNEL_RUN_TYPE',)}
+    env.update(VATT_SCALE='small', PYTHONPATH=os.pathsep.join([str(ROOT), env.get('PYTHONPATH', '')]))
+    r = subprocess.run([sys.executable, '-c', RUN, str(ROOT/'nbs'/'12_kaggle.ipynb')], cwd=ROOT/'nbs', env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
 
 
 def test_scale(monkeypatch):
@@ -175,6 +107,8 @@ def make_writable(root:Path):
 INPUTS = {'paddy': ('paddy-disease-classification', lambda d: make_paddy_standin(d, n_per_class=4, size=(72, 96))),
           'cats': ('the-oxfordiiit-pet-dataset', lambda d: make_pets_standin(d, n_per_breed=4, size=(72, 72))),
           'inspection': (None, None)}
+MISSING = {'paddy': ['https://www.kaggle.com/competitions/paddy-disease-classification', 'competition_sources'],
+           'cats': ['https://www.kaggle.com/datasets/tanlikesmath/the-oxfordiiit-pet-dataset', 'dataset_sources']}
 
 RUN = textwrap.dedent('''
     import sys
@@ -184,21 +118,24 @@ RUN = textwrap.dedent('''
     sys.exit(0 if ok else 1)
 ''')
 
-def run_in_simulated_kernel(nb_src:Path, tmp_path:Path, slug=None, make=None):
-    "Run notebook `nb_src` as a Kaggle batch kernel: read-only input, separate working folder, harmless cwd; return the run and what changed outside the working folder."
+@pytest.fixture(scope='session')
+def wheels(tmp_path_factory):
+    "The wheels dataset as `kaggle/push.py --dry-run` builds it (once per session)."
+    return dry_run_wheels(tmp_path_factory.mktemp('dry_run'))
+
+def run_in_simulated_kernel(nb_src:Path, tmp_path:Path, slug=None, make=None, wheels=None, python=None, owner=None):
+    "Run notebook `nb_src` as a Kaggle batch kernel: read-only input (the data, vatt's wheels), separate working folder, harmless cwd; return the run and what changed outside the working folder."
     inp, work, cwd = tmp_path/'input', tmp_path/'working', tmp_path/'cwd'
     for d in (inp, work, cwd): d.mkdir(parents=True)
     if make: make(inp/slug)
+    if wheels: mount_wheels(wheels, inp, owner)
     nb = cwd/nb_src.name
     nb.write_text(nb_src.read_text())
     make_read_only(inp)
     watched = dict(input=inp, repo=ROOT, cwd=cwd)
     before = {k: snapshot(p) for k, p in watched.items()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(('VATT_', 'KAGGLE_', 'IN_TEST'))}
-    env.update(KAGGLE_KERNEL_RUN_TYPE='Batch', VATT_KAGGLE_INPUT=str(inp), VATT_KAGGLE_WORKING=str(work), VATT_SCALE='small',
-               VATT_DATA_HOME=str(tmp_path/'no-cache'), HF_HUB_OFFLINE='1', MPLBACKEND='Agg',
-               PYTHONPATH=os.pathsep.join([str(ROOT), env.get('PYTHONPATH', '')]))
-    try: r = subprocess.run([sys.executable, '-c', RUN, str(nb)], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    try: r = subprocess.run([str(python or sys.executable), '-c', RUN, str(nb)], cwd=cwd, env=kernel_env(inp, work, tmp_path),
+                            capture_output=True, text=True, timeout=600)
     finally: make_writable(inp)
     changes = {}
     for k, p in watched.items():
@@ -219,20 +156,38 @@ def test_the_simulation_catches_writes_outside_the_working_folder(tmp_path):
 
 
 @pytest.mark.parametrize('name', sorted(TUTORIALS))
-def test_tutorial_in_simulated_kaggle_kernel(name, tmp_path):
+def test_tutorial_in_simulated_kaggle_kernel(name, tmp_path, wheels):
+    """The whole notebook on a simulated Kaggle image that has vatt's dependencies but not vatt (nor fastkaggle): its first
+    cell installs vatt from the wheels dataset that `push.py --dry-run` built, with pip's index disabled, and the
+    notebook then runs on that installed vatt (nothing of this checkout is on its path)."""
     slug, make = INPUTS[name]
-    r, changes, work = run_in_simulated_kernel(ROOT/'nbs'/TUTORIALS[name], tmp_path, slug, make)
+    py = kaggle_image(tmp_path/'image')
+    probe = subprocess.run([str(py), '-c', 'import importlib.util as u; print([bool(u.find_spec(m)) for m in ("torch", "fastai", "timm", "vatt", "fastkaggle")])'],
+                           capture_output=True, text=True, cwd=tmp_path, env=kernel_env(tmp_path, tmp_path, tmp_path))
+    assert probe.stdout.strip() == '[True, True, True, False, False]', probe.stdout + probe.stderr
+    owner = 'someone' if name == 'cats' else None  # the old /kaggle/input/<slug> mount, and the newer datasets/<owner>/<slug>
+    r, changes, work = run_in_simulated_kernel(ROOT/'nbs'/TUTORIALS[name], tmp_path/'run', slug, make, wheels=wheels, python=py, owner=owner)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
     assert changes == {}, f'the notebook wrote outside the working folder: {changes}'
+    installed = list((tmp_path/'image'/'env').rglob('site-packages/vatt/kaggle.py'))
+    assert installed and installed[0].read_bytes() == (ROOT/'vatt'/'kaggle.py').read_bytes(), 'the install cell did not install this vatt into the image'
     summary = json.loads((work/name/'summary.json').read_text())
     assert summary['scale'] == 'small'
-    if slug: assert summary['data'] == 'kaggle' and Path(summary['data_path']).is_relative_to(tmp_path/'input')
+    if slug: assert summary['data'] == 'kaggle' and Path(summary['data_path']).is_relative_to(tmp_path/'run'/'input')
     else: assert summary['data'] == 'embedded'
     assert list((work/name).rglob('*.csv')) or list((work/name).rglob('*.png'))
+    if name == 'paddy':
+        sub = (work/'submission.csv').read_text().splitlines()  # at the top of the working folder, as Kaggle takes it
+        sample = (tmp_path/'run'/'input'/slug/'sample_submission.csv').read_text().splitlines()
+        assert sub[0] == 'image_id,label' and [l.split(',')[0] for l in sub] == [l.split(',')[0] for l in sample]
+        assert all(l.split(',')[1] for l in sub[1:]) and summary['submission']['rows'] == len(sample) - 1
+    if name == 'cats': assert summary['study_split'] == 'official'
 
 
-def test_missing_kaggle_credentials_is_a_clear_error(tmp_path, monkeypatch):
-    import fastkaggle
-    monkeypatch.setattr(fastkaggle, 'import_kaggle', lambda: sys.exit(1))  # the kaggle client exits without credentials
-    with pytest.raises(VattError, match='kaggle.json'):
-        push_kernel(KAGGLE/'inspection'/'kernel-metadata.json', ROOT/'nbs', tmp_path/'k')
+@pytest.mark.parametrize('name', sorted(MISSING))
+def test_tutorial_without_its_data_fails_naming_what_to_attach(name, tmp_path, wheels):
+    py = kaggle_image(tmp_path/'image')
+    r, changes, work = run_in_simulated_kernel(ROOT/'nbs'/TUTORIALS[name], tmp_path/'run', wheels=wheels, python=py)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and 'VattError' in out and all(m in out for m in MISSING[name]), out[-4000:]
+    assert 'STAND-IN' not in out and not (work/'standin').exists() and changes == {}

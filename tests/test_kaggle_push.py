@@ -1,0 +1,244 @@
+"""kaggle/: metadata, the install cell, the wheels dataset, and pushing through Kaggle's real API client with its HTTP
+layer (requests.Session.send) stubbed, so the requests Kaggle would receive are the ones asserted."""
+import inspect, io, json, os, re, subprocess, sys, time, zipfile
+from contextlib import redirect_stdout, redirect_stderr
+from pathlib import Path
+import pytest, requests
+from kaggle_sim import ROOT, pushlib, kaggle_image, kernel_env
+
+P = pushlib
+KAGGLE = ROOT/'kaggle'
+METAS = sorted(KAGGLE.glob('*/kernel-metadata.json'))
+TUTORIALS = {'paddy': '13_tutorial_paddy.ipynb', 'cats': '14_tutorial_cats.ipynb', 'inspection': '15_tutorial_inspection.ipynb'}
+sys.path.insert(0, str(KAGGLE))
+import push  # noqa: E402  kaggle/push.py
+
+
+# --- metadata -------------------------------------------------------------------------------------------------
+
+def test_fields_are_those_the_kaggle_client_reads_and_writes():
+    from kaggle.api.kaggle_api_extended import KaggleApi
+    read = set(re.findall(r'meta_data(?:, |\.get\()"(\w+)"', inspect.getsource(KaggleApi.kernels_push)))
+    written = set(re.findall(r'data\["(\w+)"\] =', inspect.getsource(KaggleApi.kernels_pull)))
+    assert {'machine_shape', 'enable_tpu', 'id_no', 'docker_image', 'keywords'} <= read | written  # the parse found them
+    assert read | written <= set(P.KERNEL_FIELDS), (read | written) - set(P.KERNEL_FIELDS)
+
+def test_check_metadata_accepts_every_field_the_api_documents():
+    meta = dict(id='someone/vatt-demo-kernel', id_no=12345, title='vatt demo kernel', code_file='x.ipynb', language='python',
+                kernel_type='notebook', is_private=True, enable_gpu=True, enable_tpu=False, enable_internet=False,
+                dataset_sources=['someone/vatt-wheels'], competition_sources=[], kernel_sources=[], model_sources=[], keywords=['gpu'],
+                docker_image='gcr.io/kaggle-gpu-images/python:v150', docker_image_pinning_type='original', machine_shape='NvidiaTeslaT4')
+    assert set(meta) == set(P.KERNEL_FIELDS)
+    assert P.check_metadata(meta) == []
+    pulled = {k: meta[k] for k in ('id_no', 'code_file', 'language', 'kernel_type')}  # what `kernels pull -m` may give: no id
+    assert P.check_metadata(pulled, tutorial=False) == []
+
+def test_check_metadata_names_each_problem():
+    meta = json.loads(METAS[0].read_text())
+    bad = {**meta, 'machine_shape': 'NvidiaTeslaP100', 'enable_gpu': False, 'code_file': 'missing.ipynb', 'extra': 1, 'enable_tpu': 'no',
+           'dataset_sources': []}
+    problems = P.check_metadata(bad, ROOT/'nbs')
+    assert len(problems) == 6, problems
+    for word in ('NvidiaTeslaT4', 'missing.ipynb', "'extra'", 'enable_tpu', 'enable_gpu', 'vatt-wheels'): assert any(word in p for p in problems), word
+
+@pytest.mark.parametrize('meta_file', METAS, ids=lambda p: p.parent.name)
+def test_tutorial_metadata(meta_file):
+    meta = json.loads(meta_file.read_text())
+    assert P.check_metadata(meta_file, ROOT/'nbs') == []
+    assert meta['machine_shape'] == 'NvidiaTeslaT4' and meta['enable_gpu'] is True and 'vatt-dev/vatt-wheels' in meta['dataset_sources']
+    src = (ROOT/'nbs'/meta['code_file']).read_text()  # the notebook asks find_data for the very source the kernel attaches
+    assert all(f"find_data('{s}'" in src for s in meta['dataset_sources'] + meta['competition_sources'] if not s.endswith('/vatt-wheels'))
+
+def test_one_metadata_file_per_tutorial():
+    assert {m.parent.name: json.loads(m.read_text())['code_file'] for m in METAS} == TUTORIALS
+    assert json.loads((KAGGLE/'paddy'/'kernel-metadata.json').read_text())['competition_sources'] == ['paddy-disease-classification']
+
+
+# --- the install cell -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('name', sorted(TUTORIALS))
+def test_every_tutorial_starts_with_the_install_cell(name):
+    nb = json.loads((ROOT/'nbs'/TUTORIALS[name]).read_text())
+    assert P.install_cell_problems(nb) == []
+    assert '--no-index' in P.INSTALL_CELL and "os.environ.get('KAGGLE_KERNEL_RUN_TYPE')" in P.INSTALL_CELL
+    other = {**nb, 'cells': [{**nb['cells'][0], 'source': P.INSTALL_CELL + '\n# edited'}] + nb['cells'][1:]}
+    assert P.install_cell_problems(other) and P.install_cell_problems({**nb, 'cells': nb['cells'][1:]})
+
+def test_install_cell_does_nothing_off_kaggle(monkeypatch):
+    monkeypatch.delenv('KAGGLE_KERNEL_RUN_TYPE', raising=False)
+    ns, t0 = {}, time.perf_counter()
+    exec(P.INSTALL_CELL, ns)
+    assert time.perf_counter() - t0 < 0.5 and '_pip' not in ns and '_wheels' not in ns
+
+
+def test_install_cell_fails_loudly(tmp_path):
+    py = kaggle_image(tmp_path/'image')
+    inp, work = tmp_path/'input', tmp_path/'working'
+    inp.mkdir(); work.mkdir()
+    run = lambda: subprocess.run([str(py), '-c', P.INSTALL_CELL], cwd=tmp_path, env=kernel_env(inp, work, tmp_path), capture_output=True, text=True, timeout=300)
+    r = run()  # nothing attached
+    assert r.returncode != 0 and "vatt's wheels are not attached" in r.stderr and 'vatt-wheels' in r.stderr
+    (inp/'vatt-wheels').mkdir()  # a wheel whose dependency the image lacks: pip's own message comes through
+    with zipfile.ZipFile(inp/'vatt-wheels'/'vatt-0.0.1-py3-none-any.whl', 'w') as z:
+        z.writestr('vatt/__init__.py', '')
+        z.writestr('vatt-0.0.1.dist-info/METADATA', 'Metadata-Version: 2.1\nName: vatt\nVersion: 0.0.1\nRequires-Dist: not-on-any-kaggle-image\n')
+        z.writestr('vatt-0.0.1.dist-info/WHEEL', 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n')
+        z.writestr('vatt-0.0.1.dist-info/RECORD', '')
+    r = run()
+    assert r.returncode != 0 and 'pip could not install vatt' in r.stderr and 'not-on-any-kaggle-image' in r.stderr
+
+
+# --- the dry run ----------------------------------------------------------------------------------------------
+
+def test_push_dry_run_prepares_the_wheels_dataset_and_the_kernel(tmp_path):
+    r = subprocess.run([sys.executable, str(KAGGLE/'push.py'), 'paddy', '--dry-run', '--user', 'someone', '--out', str(tmp_path)],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    folder, wheels = tmp_path/'paddy', tmp_path/P.WHEELS
+    assert sorted(p.name for p in folder.iterdir()) == ['13_tutorial_paddy.ipynb', 'kernel-metadata.json']
+    meta = json.loads((folder/'kernel-metadata.json').read_text())
+    assert meta['id'] == 'someone/vatt-paddy-convnext-resnet-coatnet' and P.check_metadata(meta, folder) == []
+    assert meta['dataset_sources'] == ['someone/vatt-wheels'] and meta['machine_shape'] == 'NvidiaTeslaT4'
+    assert (folder/meta['code_file']).read_bytes() == (ROOT/'nbs'/meta['code_file']).read_bytes()  # the very notebook of nbs/
+    names = sorted(p.name for p in wheels.iterdir())
+    assert [n for n in names if n.endswith('.whl')] == ['vatt-0.0.1-py3-none-any.whl'] and 'dataset-metadata.json' in names
+    ds = json.loads((wheels/'dataset-metadata.json').read_text())
+    assert ds['id'] == 'someone/vatt-wheels' and len(ds['licenses']) == 1 and 6 <= len(ds['title']) <= 50
+    with zipfile.ZipFile(wheels/'vatt-0.0.1-py3-none-any.whl') as z:  # the wheel holds this checkout's modules
+        assert z.read('vatt/kaggle.py') == (ROOT/'vatt'/'kaggle.py').read_bytes() and 'vatt/_standin.py' in z.namelist()
+    assert not (ROOT/'build').exists() and not list(ROOT.glob('*.egg-info'))  # built from a copy: the checkout is left as it was
+    again = P.build_wheels(tmp_path/'again', 'someone')  # the manifest names the content, so an unchanged build uploads nothing
+    assert sorted(p.name for p in again.glob('MANIFEST-*')) == sorted(p.name for p in wheels.glob('MANIFEST-*'))
+
+def test_old_clients_are_refused():
+    for old in ('1.7.4.5', '1.8.3'):
+        with pytest.raises(P.PushError, match='machine_shape'): P.check_client(old)
+    assert P.check_client('1.8.4') == '1.8.4' and P.check_client('2.0.1') == '2.0.1'
+    P.check_client()  # the installed one (pyproject pins kaggle>=1.8.4)
+
+
+# --- pushing, through the real client with its HTTP layer stubbed ---------------------------------------------
+
+class FakeKaggle:
+    "Kaggle's HTTP API at requests.Session.send: records every request, answers each endpoint from `replies`."
+    def __init__(self, **replies):
+        self.calls, self.created = [], False
+        self.replies = dict(ListDatasetFiles=(404, dict(code=404, message='Not found')),
+                            StartBlobUpload=(200, dict(token='blob-token', createUrl='https://uploads.test/blob')),
+                            CreateDataset=(200, dict(ref='someone/vatt-wheels', url='https://www.kaggle.com/datasets/someone/vatt-wheels', status='ok')),
+                            CreateDatasetVersion=(200, dict(ref='someone/vatt-wheels', url='u', status='ok')),
+                            SaveKernel=(200, dict(ref='someone/vatt-paddy-convnext-resnet-coatnet', url='https://www.kaggle.com/code/someone/vatt-paddy-convnext-resnet-coatnet', versionNumber=3)),
+                            GetKernelSessionStatus=(200, dict(status='RUNNING')),
+                            GetKernel=(200, dict(metadata=dict(ref='someone/vatt-paddy-convnext-resnet-coatnet', id=7, title='vatt paddy convnext resnet coatnet',
+                                                               language='python', kernelType='notebook', enableGpu=True, enableInternet=True, machineShape='NvidiaTeslaT4'),
+                                                 blob=dict(source='{}', language='python', kernelType='notebook', slug='vatt-paddy-convnext-resnet-coatnet'))))
+        self.replies.update(replies)
+
+    def send(self, session, request, **kw):
+        name = request.url.rstrip('/').rsplit('/', 1)[-1]
+        body = request.body
+        if request.method == 'POST' and body: body = json.loads(body)
+        elif hasattr(body, 'read'): body = body.read()
+        self.calls.append((request.method, name, body, dict(request.headers)))
+        if request.method == 'PUT': status, payload = 200, {}
+        elif name == 'GetDatasetStatus': status, payload = (200, dict(status='READY')) if self.created else (404, dict(code=404, message='Not found'))
+        else:
+            status, payload = self.replies[name]
+            if name in ('CreateDataset', 'CreateDatasetVersion'): self.created = True
+        r = requests.Response()
+        r.status_code, r._content, r.url, r.request = status, json.dumps(payload).encode(), request.url, request
+        r.headers['Content-Type'] = 'application/json'
+        return r
+
+    def bodies(self, name): return [c[2] for c in self.calls if c[1] == name]
+
+@pytest.fixture
+def kaggle_http(monkeypatch, tmp_path):
+    "Install a FakeKaggle at requests' boundary, with made-up credentials; returns a function that runs push.py."
+    monkeypatch.setenv('HOME', str(tmp_path/'home'))
+    monkeypatch.setenv('KAGGLE_CONFIG_DIR', str(tmp_path/'home'))
+    monkeypatch.setenv('KAGGLE_USERNAME', 'someone'); monkeypatch.setenv('KAGGLE_KEY', 'not-a-real-key')
+    for k in ('KAGGLE_API_TOKEN', 'KAGGLE_KERNEL_RUN_TYPE'): monkeypatch.delenv(k, raising=False)
+    fake = {}
+    def install(**replies):
+        fake['k'] = FakeKaggle(**replies)
+        monkeypatch.setattr(requests.Session, 'send', lambda self, request, **kw: fake['k'].send(self, request, **kw))
+        return fake['k']
+    def run(*args):
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err): rc = push.main([*args, '--out', str(tmp_path/'build'), '--wait', '0'])
+        return rc, out.getvalue(), err.getvalue()
+    return install, run
+
+def test_push_asks_for_the_t4_and_reports_what_kaggle_runs_it_on(kaggle_http):
+    install, run = kaggle_http
+    k = install()
+    rc, out, err = run('paddy')
+    assert rc == 0, out + err
+    (save,) = k.bodies('SaveKernel')
+    assert save['machineShape'] == 'NvidiaTeslaT4' and save['enableGpu'] is True
+    assert save['slug'] == 'someone/vatt-paddy-convnext-resnet-coatnet'
+    assert save['datasetDataSources'] == ['someone/vatt-wheels'] and save['competitionDataSources'] == ['paddy-disease-classification']
+    sent = json.loads(save['text'])  # the notebook Kaggle receives starts with the install cell of nbs/
+    assert sent['cells'][0]['source'] == P.INSTALL_CELL
+    (created,) = k.bodies('CreateDataset')
+    assert created['slug'] == 'vatt-wheels' and created['ownerSlug'] == 'someone' and created['isPrivate'] is True
+    uploads = [c for c in k.calls if c[0] == 'PUT']
+    assert any(isinstance(c[2], bytes) and c[2][:2] == b'PK' for c in uploads)  # a wheel (a zip) went up
+    assert {b['name'] for b in k.bodies('StartBlobUpload')} >= {'vatt-0.0.1-py3-none-any.whl'}
+    assert k.bodies('GetKernelSessionStatus') and k.bodies('GetKernel')
+    assert "machine_shape 'NvidiaTeslaT4'" in out and 'status running' in out
+
+def test_push_error_exits_non_zero_with_kaggles_message(kaggle_http):
+    install, run = kaggle_http
+    install(SaveKernel=(200, dict(error='Notebook cannot be saved: phone verification required')))
+    rc, out, err = run('inspection')
+    assert rc == 1 and 'Kaggle refused the kernel: Notebook cannot be saved: phone verification required' in err and 'pushed' not in out
+
+def test_a_dropped_competition_fails_and_says_to_join(kaggle_http):
+    install, run = kaggle_http
+    install(SaveKernel=(200, dict(ref='someone/x', url='u', versionNumber=1, invalidCompetitionSources=['paddy-disease-classification'])))
+    rc, out, err = run('paddy')
+    assert rc == 1 and 'https://www.kaggle.com/competitions/paddy-disease-classification' in err
+
+def test_an_http_error_fails_with_its_message(kaggle_http):
+    install, run = kaggle_http
+    install(SaveKernel=(403, dict(code=403, message='Permission denied')))
+    rc, out, err = run('cats')
+    assert rc == 1 and 'HTTP 403' in err and 'Permission denied' in err
+
+def test_another_accelerator_is_reported_as_a_failure(kaggle_http):
+    install, run = kaggle_http
+    k = install()
+    k.replies['GetKernel'][1]['metadata']['machineShape'] = 'NvidiaTeslaP100'
+    rc, out, err = run('inspection')
+    assert rc == 1 and "'NvidiaTeslaP100', not the NvidiaTeslaT4" in err
+
+def test_a_dataset_refused_by_kaggle_stops_before_the_kernel(kaggle_http):
+    install, run = kaggle_http
+    k = install(CreateDataset=(200, dict(error='The license is invalid')))
+    rc, out, err = run('inspection')
+    assert rc == 1 and 'The license is invalid' in err and not k.bodies('SaveKernel')
+
+def test_unchanged_wheels_are_not_uploaded_again(kaggle_http, tmp_path):
+    install, run = kaggle_http
+    manifest = next(P.build_wheels(tmp_path/'w', 'someone').glob('MANIFEST-*')).name
+    k = install(ListDatasetFiles=(200, dict(datasetFiles=[dict(name='vatt-0.0.1-py3-none-any.whl'), dict(name=manifest)])))
+    rc, out, err = run('inspection')
+    assert rc == 0, err
+    assert not k.bodies('CreateDataset') and not k.bodies('CreateDatasetVersion') and not k.bodies('StartBlobUpload')
+    assert 'wheels dataset: unchanged' in out and k.bodies('SaveKernel')
+
+def test_changed_wheels_make_a_new_version(kaggle_http):
+    install, run = kaggle_http
+    k = install(ListDatasetFiles=(200, dict(datasetFiles=[dict(name='MANIFEST-0000000000000000.json')])))
+    rc, out, err = run('inspection')
+    assert rc == 0, err
+    assert len(k.bodies('CreateDatasetVersion')) == 1 and not k.bodies('CreateDataset') and 'new version' in out
+
+def test_missing_credentials_are_a_clear_error(kaggle_http, monkeypatch):
+    install, run = kaggle_http
+    install()
+    monkeypatch.delenv('KAGGLE_USERNAME'); monkeypatch.delenv('KAGGLE_KEY')
+    rc, out, err = run('inspection')
+    assert rc == 1 and 'kaggle.json' in err
