@@ -13,7 +13,7 @@ trained model and images, in one run.
 3. Best vs default: every vatt method at the layers `candidate_layers` names (receptive-field aligned), against
    pytorch-grad-cam's GradCAM at the last stage, the layer its users pick (`model.layer4[-1]`).
 Prints a table and a final JSON line."""
-import argparse, json, os, sys, tempfile, time
+import argparse, json, os, tempfile, time
 from pathlib import Path
 import torch
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, XGradCAM, HiResCAM, LayerCAM

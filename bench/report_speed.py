@@ -13,7 +13,7 @@ import argparse, json, os, subprocess, sys, tempfile, time, types
 from pathlib import Path
 import torch
 from fastai.vision.all import Callback
-from vatt.data import make_inspection, dataset_masks, valid_dl
+from vatt.data import make_inspection, dataset_masks
 from vatt.learner import train
 from vatt.cam import candidate_layers, layer_name
 from vatt.metrics import localization_scores

@@ -7,7 +7,7 @@
 - `push_wheels`, `push_kernel`, `kernel_report`: the API calls, each failing loudly with Kaggle's own message.
 """
 from __future__ import annotations
-import hashlib, inspect, json, os, re, shutil, subprocess, sys, tempfile, time, zipfile
+import hashlib, inspect, json, re, shutil, subprocess, sys, tempfile, time, zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

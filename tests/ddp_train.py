@@ -1,5 +1,5 @@
 "Trains a tiny model with vatt's `train`, under torch.distributed.run (DDP) or alone; prints one JSON line per process."
-import json, os, sys, time
+import json, sys, time
 from pathlib import Path
 import numpy as np, cv2, torch
 from fastai.callback.core import Callback

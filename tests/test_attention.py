@@ -7,7 +7,7 @@ import copy, dataclasses, pytest, torch, timm
 from timm.layers import set_fused_attn, use_fused_attn
 from timm.models.maxxvit import MaxxVit, MaxxVitCfg, MaxxVitTransformerCfg
 from vatt.attention import (attention_layers, has_attention, capture_attention, attention_output, reproduction_error,
-                            attention_method, rollout, received, from_query, cls_attention, token_positions, peak_position)
+                            attention_method, rollout, received, from_query, token_positions, peak_position)
 from vatt.cam import hook_count, compute_maps
 from vatt.core import VattError
 

@@ -1,6 +1,5 @@
 "`vatt demo` end to end at a tiny setting, and errors printed as messages."
 import json, subprocess, sys, os
-from pathlib import Path
 
 
 def run(*args, cwd=None):

@@ -11,8 +11,6 @@ SCRIPT = Path(__file__).resolve().parent/'ddp_train.py'
 def _free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-@pytest.mark.xfail(strict=True, reason='needs the CPU/gloo fix in vatt.learner.train (patches/learner_ddp_cpu.patch): '
-                   'fastai wraps nothing without Accelerator(cpu=True), SyncBatchNorm needs CUDA, DistributedDL broadcasts on CUDA')
 def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path, monkeypatch):
     pytest.importorskip('accelerate')
     sys.path.insert(0, str(SCRIPT.parent))

@@ -1,8 +1,7 @@
 """kaggle/: metadata, the install cell, the wheels dataset, and pushing through Kaggle's real API client with its HTTP
 layer (requests.Session.send) stubbed, so the requests Kaggle would receive are the ones asserted."""
-import inspect, io, json, os, re, subprocess, sys, time, zipfile
+import inspect, io, json, re, subprocess, sys, time, zipfile
 from contextlib import redirect_stdout, redirect_stderr
-from pathlib import Path
 import pytest, requests
 from kaggle_sim import ROOT, pushlib, kaggle_image, kernel_env
 

@@ -211,6 +211,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'vatt.kaggle.work_dir': ('kaggle.html#work_dir', 'vatt/kaggle.py')},
             'vatt.learner': { 'vatt.learner.ChannelsFirst': ('learner.html#channelsfirst', 'vatt/learner.py'),
                               'vatt.learner.ChannelsFirst.forward': ('learner.html#channelsfirst.forward', 'vatt/learner.py'),
+                              'vatt.learner.DistributedDL._broadcast': ('learner.html#distributeddl._broadcast', 'vatt/learner.py'),
                               'vatt.learner.History': ('learner.html#history', 'vatt/learner.py'),
                               'vatt.learner.History.__init__': ('learner.html#history.__init__', 'vatt/learner.py'),
                               'vatt.learner.History.after_epoch': ('learner.html#history.after_epoch', 'vatt/learner.py'),
