@@ -235,7 +235,7 @@ def test_fused_kernel_that_cannot_be_switched_off():
         return self.proj(torch.nn.functional.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, N, C))
     blk.forward = always_fused.__get__(blk)
     try:
-        with pytest.raises(VattError, match='fused kernel'): compute_maps(model, x, 'cls')
+        with pytest.raises(VattError, match='fused kernel'): compute_maps(model, x, 'cls', attn_layers='all')
     finally: del blk.forward
     assert hook_count(model) == 0 and type(blk).forward is orig
 

@@ -90,6 +90,7 @@ def test_install_cell_fails_loudly(tmp_path):
 # --- the dry run ----------------------------------------------------------------------------------------------
 
 def test_push_dry_run_prepares_the_wheels_dataset_and_the_kernel(tmp_path):
+    egg_info = sorted(ROOT.glob('*.egg-info'))  # an editable install (pip install -e) leaves one; the build must add none
     r = subprocess.run([sys.executable, str(KAGGLE/'push.py'), 'paddy', '--dry-run', '--user', 'someone', '--out', str(tmp_path)],
                        capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -105,7 +106,7 @@ def test_push_dry_run_prepares_the_wheels_dataset_and_the_kernel(tmp_path):
     assert ds['id'] == 'someone/vatt-wheels' and len(ds['licenses']) == 1 and 6 <= len(ds['title']) <= 50
     with zipfile.ZipFile(wheels/'vatt-0.0.1-py3-none-any.whl') as z:  # the wheel holds this checkout's modules
         assert z.read('vatt/kaggle.py') == (ROOT/'vatt'/'kaggle.py').read_bytes() and 'vatt/_standin.py' in z.namelist()
-    assert not (ROOT/'build').exists() and not list(ROOT.glob('*.egg-info'))  # built from a copy: the checkout is left as it was
+    assert not (ROOT/'build').exists() and sorted(ROOT.glob('*.egg-info')) == egg_info  # built from a copy: the checkout is left as it was
     again = P.build_wheels(tmp_path/'again', 'someone')  # the manifest names the content, so an unchanged build uploads nothing
     assert sorted(p.name for p in again.glob('MANIFEST-*')) == sorted(p.name for p in wheels.glob('MANIFEST-*'))
 

@@ -1,5 +1,5 @@
 "The library, tests and scripts import only what they use, and use only what they define or import (ruff's pyflakes rules)."
-import shutil, subprocess, sys
+import shutil, subprocess
 from pathlib import Path
 import pytest
 ROOT = Path(__file__).resolve().parent.parent
