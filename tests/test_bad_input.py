@@ -180,3 +180,17 @@ def test_empty_batch_and_float_targets():
     model = timm.create_model('resnet10t', num_classes=3).eval()
     with pytest.raises(VattError, match='empty batch'): compute_map(model, torch.zeros(0, 3, 32, 32))
     with pytest.raises(VattError, match='whole class numbers'): compute_map(model, torch.zeros(2, 3, 32, 32), targets=torch.tensor([0.5, 1.0]))
+
+
+def test_kill_leaves_nothing_half_written(tmp_path):
+    "Case 12, the command itself: SIGTERM (a kill, a CI timeout) ends like Ctrl-C, with no temporary folder left behind."
+    import os, signal, subprocess, sys, time
+    env = {**os.environ, 'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1'}
+    p = subprocess.Popen([sys.executable, '-m', 'vatt.cli', 'demo', '--out', str(tmp_path/'o'), '--n', '40', *TINY, '--epochs', '50'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    t0 = time.time()
+    while time.time() - t0 < 120 and not any(tmp_path.glob('.o.part-*/data/dataset.json')): time.sleep(0.5)  # training has begun
+    time.sleep(2); p.send_signal(signal.SIGTERM)
+    out, err_ = p.communicate(timeout=120)
+    assert p.returncode == 130 and 'interrupted' in err_ and 'Traceback' not in err_, err_[-2000:]
+    assert list(tmp_path.iterdir()) == []
