@@ -35,6 +35,7 @@ def old_engine():
     try: src = subprocess.check_output(['git', '-C', str(ROOT), 'show', f'{BEFORE}:vatt/cam.py'], text=True)
     except (subprocess.CalledProcessError, FileNotFoundError) as e: sys.exit(f'needs the git history of the repository ({BEFORE}): {e}')
     mod = types.ModuleType('vatt_cam_before')
+    sys.modules[mod.__name__] = mod  # dataclasses look their module up
     exec(compile(src.replace('from .core import', 'from vatt.core import'), f'{BEFORE}:vatt/cam.py', 'exec'), mod.__dict__)
     return mod
 
