@@ -1,4 +1,5 @@
 "`vatt demo` end to end at a tiny setting, and errors printed as messages."
+from pathlib import Path
 import json, subprocess, sys, os
 
 
@@ -64,3 +65,25 @@ def test_demo_report_shows_attention_of_a_vit(tmp_path):
     scored = {(row['method'], row['layer']) for row in cam['rows']}
     assert {('attention', 'last attention layer'), ('attention x gradient', 'last attention layer')} <= scored
     assert len(cam['sentences']) == 6 + 2 and all(0 <= row['pointing'] <= 1 for row in cam['rows'])
+
+
+def test_predict_a_folder_and_explain_one_image(tmp_path):
+    "vatt predict: a CSV of every image (file, pred, prob, one column per class), one overlay per image; vatt explain IMAGE: the top k."
+    import pandas as pd
+    out = tmp_path/'demo'
+    assert run('demo', '--out', str(out), '--n', '8', '--size', '64', '48', '--epochs', '1', '--arch', 'resnet10t').returncode == 0
+    new = tmp_path/'new'; (new/'sub').mkdir(parents=True)
+    files = sorted((out/'data'/'spot').glob('*.png'))[:3] + sorted((out/'data'/'pass').glob('*.png'))[:2]
+    for i, f in enumerate(files): (new/('sub' if i % 2 else '')/f.name).write_bytes(f.read_bytes())
+    (new/'notes.png').write_text('not an image')
+    r = run('predict', str(out/'model.pkl'), str(new), '--csv', str(tmp_path/'p.csv'), '--cam', str(tmp_path/'cams'), '--tta')
+    assert r.returncode == 0, r.stderr[-2000:]
+    df = pd.read_csv(tmp_path/'p.csv')
+    assert list(df.columns) == ['file', 'pred', 'prob', 'p_pass', 'p_scratch_x', 'p_scratch_y', 'p_spot'] and len(df) == 5
+    assert 'notes.png' in r.stderr and abs(df[['p_pass', 'p_scratch_x', 'p_scratch_y', 'p_spot']].sum(axis=1) - 1).max() < 1e-4
+    assert sorted(p.relative_to(tmp_path/'cams').as_posix() for p in (tmp_path/'cams').rglob('*.png')) == sorted(
+        str(Path(f).with_suffix('.png')) for f in df.file)
+    r = run('explain', str(out/'model.pkl'), str(files[0]), '--k', '3', '--out', str(tmp_path/'one'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    top = [l for l in r.stdout.splitlines() if l[:2] in ('1.', '2.', '3.')]
+    assert len(top) == 3 and all('(' in l for l in top) and (tmp_path/'one'/f'{files[0].stem}_gradcam.png').stat().st_size > 1000
