@@ -239,10 +239,12 @@ def map_dice(out, y, mask=None):
 class MaskCrop(Callback):
     "Train on random `size` crops: each holds its image's whole defect (class kept) or, with p `p_away`, none of it (class -> ok)."
     order = 60  # after the batch transforms, before the model
-    def __init__(self, size:tuple=(80, 112), # (height, width) of the crops
+    def __init__(self, size:tuple=(96, 96), # (height, width) of the crops
                  p_away:float=0.1, # share of defect images cropped away from their defect, labelled ok
-                 ok_idx:int|None=None): # index of the ok class; default: found in the vocab
-        self.size, self.p_away, self.ok_idx = tuple(size), p_away, ok_idx
+                 ok_idx:int|None=None, # index of the ok class; default: found in the vocab
+                 transpose:bool=False): # swap the axes of half the crops: with the flips, all 8 right-angle views (square crops only)
+        if transpose and size[0] != size[1]: raise VattError(f'transpose=True needs square crops, not {tuple(size)}: give crop=(s, s)')
+        self.size, self.p_away, self.ok_idx, self.transpose = tuple(size), p_away, ok_idx, transpose
 
     def _window(self, m, H, W):
         "Top-left corner of a crop of mask `m` and whether it was taken away from the defect."
@@ -270,7 +272,9 @@ class MaskCrop(Callback):
         for i in range(len(x)):
             (y0, x0), away = self._window(m[i], H, W)
             if away: yy[i] = self.ok_idx
-            xs.append(x[i, :, y0:y0 + h, x0:x0 + w]); ms.append(m[i, y0:y0 + h, x0:x0 + w])
+            xc, mc = x[i, :, y0:y0 + h, x0:x0 + w], m[i, y0:y0 + h, x0:x0 + w]
+            if self.transpose and torch.rand(()) < 0.5: xc, mc = xc.transpose(-1, -2), mc.transpose(-1, -2)
+            xs.append(xc); ms.append(mc)
         self.learn.xb, self.learn.yb = (torch.stack(xs),), (yy, torch.stack(ms))
 
 # %% ../nbs/04_defects.ipynb #d4ca70f8

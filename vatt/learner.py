@@ -303,7 +303,7 @@ def defect_learner(dls:DataLoaders, arch:str='resnet10t',
     return learn
 
 # %% ../nbs/05_learner.ipynb #85e18925
-DEFECT_RECIPE = dict(arch='resnet10t', size=(144, 192), bs=16, lr=5e-3, epochs=26, pool='max', crop=(80, 112))
+DEFECT_RECIPE = dict(arch='resnet10t', size=(144, 192), bs=16, lr=5e-3, epochs=30, pool='max', crop=(96, 96))
 PLAIN = dict(arch='resnet18', size=(120, 160), bs=64, lr=None, epochs=5, pool='avg', crop=None)
 
 # %% ../nbs/05_learner.ipynb #704f585d
@@ -369,7 +369,7 @@ def train(arch:str|None=None, # any timm model name; None: resnet18 (with masks:
             dls.skipped = bad
         learn = defect_learner(dls, arch, pretrained=pretrained, weights=weights, pool=pool, class_weighted=class_weighted,
                                **({} if head == 'linear' else dict(head=head)), **kwargs)
-        if crop: cbs.append(MaskCrop(crop))
+        if crop: cbs.append(MaskCrop(crop, transpose=crop[0] == crop[1] and batch_tfms is None))  # the default augmentation flips both ways
     learn.set_precision(precision, channels_last)
     if parallel and torch.cuda.device_count() > 1 and not ddp: learn.to_parallel()
     if early_stop: cbs.append(EarlyStoppingCallback(monitor='valid_loss', patience=early_stop))
