@@ -154,7 +154,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'vatt.data._scratch': ('data.html#_scratch', 'vatt/data.py'),
                            'vatt.data._stain': ('data.html#_stain', 'vatt/data.py'),
                            'vatt.data._stroke': ('data.html#_stroke', 'vatt/data.py'),
-                           'vatt.data._surface_counts': ('data.html#_surface_counts', 'vatt/data.py'),
                            'vatt.data._walk': ('data.html#_walk', 'vatt/data.py'),
                            'vatt.data.box_masks': ('data.html#box_masks', 'vatt/data.py'),
                            'vatt.data.class_weights': ('data.html#class_weights', 'vatt/data.py'),

@@ -86,11 +86,12 @@ def render_inspection_image(kind:str, # one of `CLASSES`
     return img, (img != clean).any(-1)
 
 # %% ../nbs/02_data.ipynb #344b039d
-def _class_counts(n_per_class, pass_share, classes):
+def _class_counts(n_per_class, share, classes, rare='pass'):
+    "Images per class: `n_per_class` each, the class `rare` set to `share` of the whole when given."
     counts = {c: n_per_class for c in classes}
-    if pass_share is not None and 'pass' in classes:
+    if share is not None and rare in classes:
         n_def = n_per_class * (len(classes) - 1)
-        counts['pass'] = max(1, round(pass_share * n_def / (1 - pass_share)))
+        counts[rare] = max(1, round(share * n_def / (1 - share)))
     return counts
 
 def make_inspection(root:str|Path, # folder to write; created
@@ -412,14 +413,6 @@ def render_surface_image(kind:str, # one of `SURFACE_CLASSES`
     return img, mask, dict(photo=photo, area=float(mask.mean()), contrast=float(diff[mask].mean()))
 
 # %% ../nbs/02_data.ipynb #9346e947
-def _surface_counts(n_per_class, ok_share, classes):
-    "Images per class: `n_per_class` each, `ok` set to `ok_share` of the whole when given."
-    counts = {c: n_per_class for c in classes}
-    if ok_share is not None and 'ok' in classes:
-        n_def = n_per_class * (len(classes) - 1)
-        counts['ok'] = max(1, round(ok_share * n_def / (1 - ok_share)))
-    return counts
-
 def make_surfaces(root:str|Path, # folder to write; created
                   n_per_class:int=150, # images per class (150: 480 training + 120 validation images at valid_pct=0.2)
                   size:tuple=(144, 192), # (height, width) in pixels, any size from 64 px a side
@@ -440,7 +433,7 @@ def make_surfaces(root:str|Path, # folder to write; created
                   defect_area=list(defect_area), min_contrast=min_contrast, photos=list(photos), classes=list(classes))
     meta = root/'dataset.json'
     if meta.exists() and json.loads(meta.read_text()).get('params') == params: return root
-    counts, notes = _surface_counts(n_per_class, ok_share, classes), {}
+    counts, notes = _class_counts(n_per_class, ok_share, classes, rare='ok'), {}
     for c in classes:
         ci = SURFACE_CLASSES.index(c)
         (root/c).mkdir(parents=True, exist_ok=True); (root/'masks'/c).mkdir(parents=True, exist_ok=True)
