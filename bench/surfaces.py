@@ -11,7 +11,7 @@ the best CAM of the same model and of the classification-only model; the decoder
 import argparse, copy, json, os, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import confusion_matrix, roc_auc_score
 from fastai.vision.all import set_seed
 from fastai.callback.progress import ProgressCallback
 from vatt.data import make_surfaces, image_items, dataset_masks
@@ -101,7 +101,8 @@ def scores(learn):
     m, ok = ev.metrics(), learn.dls.vocab.o2i['ok']
     y = ev.targs.numpy()
     res = dict(accuracy=round(m['accuracy'], 4), accuracy_flips=flips_accuracy(learn, dl), not_learned=not_learned(m),
-               auroc_classifier=round(float(roc_auc_score(y != ok, 1 - ev.probs[:, ok].numpy())), 4))
+               auroc_classifier=round(float(roc_auc_score(y != ok, 1 - ev.probs[:, ok].numpy())), 4),
+               confusion=dict(classes=list(learn.dls.vocab), rows_true=confusion_matrix(y, ev.probs.argmax(1).numpy()).tolist()))
     defect = [t for t, mk in zip(test, masks) if mk.any()]
     ddl = learn.dls.test_dl(defect, with_labels=True, bs=16)
     dmasks = masks[masks.flatten(1).any(1)]

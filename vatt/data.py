@@ -86,6 +86,16 @@ def render_inspection_image(kind:str, # one of `CLASSES`
     return img, (img != clean).any(-1)
 
 # %% ../nbs/02_data.ipynb #344b039d
+def _drawn_before(root, params) -> bool:
+    "Whether `root` holds the set `params` describes; another set drawn there is removed, so that the two never mix."
+    meta = root/'dataset.json'
+    if not meta.exists(): return False
+    old = json.loads(meta.read_text()).get('params', {})
+    if old == params: return True
+    for c in old.get('classes', []):
+        for d in (root/c, root/'masks'/c): shutil.rmtree(d, ignore_errors=True)
+    return False
+
 def _class_counts(n_per_class, share, classes, rare='pass'):
     "Images per class: `n_per_class` each, the class `rare` set to `share` of the whole when given."
     counts = {c: n_per_class for c in classes}
@@ -109,11 +119,7 @@ def make_inspection(root:str|Path, # folder to write; created
     params = dict(n_per_class=n_per_class, size=[h, w], defect_size=list(defect_size), pass_share=pass_share,
                   classes=list(classes), seed=seed)
     meta = root/'dataset.json'
-    if meta.exists():
-        old = json.loads(meta.read_text()).get('params', {})
-        if old == params: return root
-        for c in old.get('classes', []):  # another set was drawn here: remove it, so the two never mix
-            for d in (root/c, root/'masks'/c): shutil.rmtree(d, ignore_errors=True)
+    if _drawn_before(root, params): return root
     counts = _class_counts(n_per_class, pass_share, classes)
     for ci, c in enumerate(classes):
         (root/c).mkdir(parents=True, exist_ok=True); (root/'masks'/c).mkdir(parents=True, exist_ok=True)
@@ -432,7 +438,7 @@ def make_surfaces(root:str|Path, # folder to write; created
     params = dict(n_per_class=n_per_class, size=[H, W], seed=seed, split=split, ok_share=ok_share,
                   defect_area=list(defect_area), min_contrast=min_contrast, photos=list(photos), classes=list(classes))
     meta = root/'dataset.json'
-    if meta.exists() and json.loads(meta.read_text()).get('params') == params: return root
+    if _drawn_before(root, params): return root
     counts, notes = _class_counts(n_per_class, ok_share, classes, rare='ok'), {}
     for c in classes:
         ci = SURFACE_CLASSES.index(c)

@@ -14,7 +14,7 @@ from torch import nn
 from fastai.vision.all import (Callback, DataBlock, ImageBlock, CategoryBlock, TransformBlock, PILMask, TensorMask, TensorImage,
                                RandTransform, Resize, ResizeMethod, Normalize, imagenet_stats, Brightness, Contrast, parent_label,
                                L, DataLoaders, accuracy)
-from .core import VattError
+from .core import VattError, logits_of
 from .data import VattImage, mask_path, read_mask, box_masks, stratified_splitter
 from .cam import capture, map_method, PROBES, resize_maps
 
@@ -181,6 +181,10 @@ class DefectNet(nn.Module):
         return self.body.forward_head(final), m
 
 # %% ../nbs/04_defects.ipynb #94f2da23
+def _at_mask_size(m, mask):
+    "Decoder logits (N, C, h, w) upsampled to the masks' (H, W), as float32."
+    return F.interpolate(m.as_subclass(torch.Tensor).float(), size=mask.shape[-2:], mode='bilinear', align_corners=False)
+
 def pixel_loss(m:torch.Tensor, # decoder logits (N, 1, h, w) or (N, 1 + C, h, w) at any stride
                mask:torch.Tensor, # (N, H, W) of 0, 1 and IGNORE
                y:torch.Tensor|None=None, # image classes (N,): the class of each defect pixel when `m` has 1 + C channels
@@ -189,7 +193,7 @@ def pixel_loss(m:torch.Tensor, # decoder logits (N, 1, h, w) or (N, 1 + C, h, w)
               ) -> torch.Tensor:
     "Weighted BCE (or, per class, weighted cross-entropy) plus soft Dice of the defect probability, over the known pixels."
     mask = mask.as_subclass(torch.Tensor)
-    m = F.interpolate(m.as_subclass(torch.Tensor).float(), size=mask.shape[-2:], mode='bilinear', align_corners=False)
+    m = _at_mask_size(m, mask)
     valid = mask != IGNORE
     if not valid.any(): return m.sum() * 0
     t = mask[valid].float()
@@ -219,18 +223,18 @@ class DefectLoss(nn.Module):
                              label_smoothing=self.label_smoothing, reduction=self.reduction)
         if self.reduction == 'none' or m is None or mask is None or self.weight == 0: return ce
         return ce + self.weight * pixel_loss(m, mask, y, self.pos_weight, self.dice)
-    def activation(self, out): return F.softmax(out[0] if isinstance(out, tuple) else out, -1)
-    def decodes(self, out): return (out[0] if isinstance(out, tuple) else out).argmax(-1)
+    def activation(self, out): return F.softmax(logits_of(out), -1)
+    def decodes(self, out): return logits_of(out).argmax(-1)
 
 def cls_accuracy(out, y, *masks):
     "Accuracy of the class logits, for (logits, map) or plain logits."
-    return accuracy(out[0] if isinstance(out, tuple) else out, y)
+    return accuracy(logits_of(out), y)
 
 def map_dice(out, y, mask=None):
     "Dice of the defect map (p > 0.5) with the known masks of the batch (defect pixels over the whole batch)."
     if not isinstance(out, tuple) or mask is None: return torch.tensor(float('nan'))
     mask = mask.as_subclass(torch.Tensor)
-    p = defect_prob(F.interpolate(out[1].as_subclass(torch.Tensor).float(), size=mask.shape[-2:], mode='bilinear', align_corners=False)) > 0.5
+    p = defect_prob(_at_mask_size(out[1], mask)) > 0.5
     valid = mask != IGNORE
     t, p = (mask == 1) & valid, p & valid
     return 2 * (p & t).sum().float() / ((p.sum() + t.sum()).float().clamp(min=1))
@@ -281,7 +285,7 @@ class MaskCrop(Callback):
 class LearnedProbe:
     "The engine's part for the learned defect map: the decoder's output in the forward pass, as defect probabilities."
     def __init__(self, model, methods, req, hooks):
-        dec = next((m for m in model.modules() if isinstance(m, FPNLite)), None)
+        dec = _decoder(model)
         if dec is None: raise VattError("this model has no learned defect map: train it on defect masks (train(..., masks=...), "
                                         "vatt train --masks DIR), or use a CAM method such as 'gradcam'")
         self.methods, self.req, self.out = methods, req, hooks.enter_context(capture(model, [dec]))
@@ -296,6 +300,8 @@ class LearnedProbe:
 map_method('learned', 'defect_map')(defect_prob)
 PROBES['learned'] = LearnedProbe
 
+def _decoder(model): return next((m for m in model.modules() if isinstance(m, FPNLite)), None)
+
 def has_decoder(model:nn.Module) -> bool:
     "Whether `model` has a learned defect map (a `DefectNet` trained on masks)."
-    return any(isinstance(m, FPNLite) for m in model.modules())
+    return _decoder(model) is not None

@@ -15,7 +15,7 @@ from .plots import to_pixels, show_panels
 from .data import VattImage, valid_dl
 from .cam import compute_maps, Maps, get_method
 from .attention import attention_method, plot_attention_layers
-from .defects import has_decoder
+from . import defects  # noqa: F401 (registers the learned defect map with the engine)
 
 # %% auto #0
 __all__ = ['CAM_NAMES', 'plot_maps', 'plot_methods', 'MapsCallback', 'attention_figure', 'save_overlays']
@@ -150,6 +150,5 @@ def save_overlays(learn:Learner, items:list, # image files
 def defect_map(self:Learner, items, # image files, or a DataLoader of them
                bs:int=32) -> torch.Tensor:
     "The learned defect maps (N, H, W) in [0, 1] of `items`, at the model's input size."
-    if not has_decoder(self.model): raise VattError('this model has no learned defect map: train it on defect masks (train(..., masks=...))')
     dl = items if hasattr(items, 'one_batch') else self.dls.test_dl(list(items), bs=bs)
     return self.get_maps(dl, ['defect_map'])['defect_map', 'decoder'].maps[:, 0]

@@ -178,6 +178,16 @@ def _close_keyword(name):
     return f'; did you mean {", ".join(close)}?' if close else ''
 
 @delegates(vision_learner, but=['dls', 'arch', 'loss_func', 'metrics', 'pretrained', 'cbs'])
+def _model_source(dls, arch, pretrained, weights, pool, kwargs:dict):
+    "What every learner checks and finds first: the architecture and pooling, the weights (and a note), the input size (`img_size` set in `kwargs` for fixed-size models)."
+    check_arch(arch)
+    if pool not in POOLS: raise VattError(f"pool {pool!r} unknown: use 'avg' or 'max'")
+    timm_kw, note = pretrained_source(arch, pretrained, weights)
+    pre = timm_kw.pop('pretrained')
+    hw = input_size(dls)
+    if 'img_size' not in kwargs and fixed_input_size(arch) not in (None, hw): kwargs['img_size'] = hw
+    return pre, timm_kw, note, hw
+
 def make_learner(dls:DataLoaders, arch:str='resnet18',
                  pretrained:bool=True, # pretrained weights when they can be had
                  weights:str|Path|None=None, # a local weights file
@@ -189,15 +199,10 @@ def make_learner(dls:DataLoaders, arch:str='resnet18',
                  **kwargs, # passed to `vision_learner` (and from there to `timm.create_model`)
                 ) -> Learner:
     "A fastai `Learner` for the timm model `arch`, with the best weights available."
-    check_arch(arch)
     if head not in ('linear', 'fastai'): raise VattError(f"head {head!r} unknown: use 'linear' or 'fastai'")
-    if pool not in POOLS: raise VattError(f"pool {pool!r} unknown: use 'avg' or 'max'")
     if head == 'fastai' and pool != 'avg': raise VattError("pool is the linear head's: fastai's head pools avg and max together; use head='linear'")
-    timm_kw, note = pretrained_source(arch, pretrained, weights)
-    pre = timm_kw.pop('pretrained')
+    pre, timm_kw, note, hw = _model_source(dls, arch, pretrained, weights, pool, kwargs)
     loss = CrossEntropyLossFlat(weight=class_weights(dls).to(dls.device)) if class_weighted else loss_func
-    hw = input_size(dls)
-    if 'img_size' not in kwargs and fixed_input_size(arch) not in (None, hw): kwargs['img_size'] = hw
     try: learn = vision_learner(dls, arch, pretrained=pre, metrics=metrics if metrics is not None else [accuracy, error_rate],
                                 loss_func=loss, cbs=History(), **timm_kw, **kwargs)
     except TypeError as e:
@@ -286,11 +291,7 @@ def defect_learner(dls:DataLoaders, arch:str='resnet10t',
                    **kwargs, # to `timm.create_model`
                   ) -> Learner:
     "A Learner of a classifier with a learned defect map (when `dls` carries masks), one joint loss, the best weights available."
-    check_arch(arch)
-    timm_kw, note = pretrained_source(arch, pretrained, weights)
-    pre = timm_kw.pop('pretrained')
-    hw = input_size(dls)
-    if 'img_size' not in kwargs and fixed_input_size(arch) not in (None, hw): kwargs['img_size'] = hw
+    pre, timm_kw, note, hw = _model_source(dls, arch, pretrained, weights, pool, kwargs)
     decoder = len(dls.train_ds.tls) == 3  # (image, label, mask)
     model = DefectNet(arch, dls.c, pool, decoder, dec_ch, head=head if decoder else 'encoder', seg=seg, pretrained=pre, **timm_kw, **kwargs)
     loss = DefectLoss(weight, pos_weight, dice, class_weight=class_weights(dls) if class_weighted else None)
@@ -350,9 +351,8 @@ def train(arch:str|None=None, # any timm model name; None: resnet18 (with masks:
          ) -> Learner:
     "Fine-tune the timm model `arch` on `data` (and, with `masks`, learn the defect map too); returns the trained Learner."
     d = DEFECT_RECIPE if masks is not None else PLAIN
-    arch, epochs, bs, size, pool = (v if v is not None else d[k] for k, v in dict(arch=arch, epochs=epochs, bs=bs, size=size, pool=pool).items())
-    if lr is None and masks is not None: lr = d['lr']
-    crop = d['crop'] if crop is None else crop
+    given = dict(arch=arch, epochs=epochs, lr=lr, bs=bs, size=size, pool=pool, crop=crop)
+    arch, epochs, lr, bs, size, pool, crop = (v if v is not None else d[k] for k, v in given.items())
     check_arch(arch)
     _check_schedule(epochs, lr, bs)
     if seed is not None: set_seed(seed, reproducible=True)
