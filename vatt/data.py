@@ -121,7 +121,11 @@ def make_inspection(root:str|Path, # folder to write; created
     params = dict(n_per_class=n_per_class, size=[h, w], defect_size=list(defect_size), pass_share=pass_share,
                   classes=list(classes), seed=seed)
     meta = root/'dataset.json'
-    if _drawn_before(root, params): return root
+    changes = dict(transpose=[c for c in classes if c in ORIENTED])  # the augmentations that would change these classes
+    if _drawn_before(root, params):
+        old = json.loads(meta.read_text())
+        if 'changes_class' not in old: meta.write_text(json.dumps({**old, 'changes_class': changes}, indent=1))  # drawn by an older vatt
+        return root
     counts = _class_counts(n_per_class, pass_share, classes)
     for ci, c in enumerate(classes):
         (root/c).mkdir(parents=True, exist_ok=True); (root/'masks'/c).mkdir(parents=True, exist_ok=True)
@@ -129,7 +133,6 @@ def make_inspection(root:str|Path, # folder to write; created
             img, mask = render_inspection_image(c, h, w, defect_size, seed=[seed, ci, i])
             cv2.imwrite(str(root/c/f'{c}_{i:04d}.png'), img[..., ::-1])
             cv2.imwrite(str(root/'masks'/c/f'{c}_{i:04d}.png'), mask.astype(np.uint8) * 255)
-    changes = dict(transpose=[c for c in classes if c in ORIENTED])  # the augmentations that would change these classes
     meta.write_text(json.dumps(dict(params=params, counts=counts, changes_class=changes), indent=1))
     return root
 
@@ -534,16 +537,16 @@ class VattImage(PILImage):
 def walk_images(path:str|Path, # a folder
                 exclude:tuple=(), # top-level sub-folders to leave out
                ) -> L:
-    "Image files under `path`, each once: every folder entered once by its real path (no symlink loop), files deduplicated by real path."
+    "Image files under `path` in fastai's order (hidden ones left out), each once: every folder entered once by its real path (no symlink loop), files deduplicated by real path."
     path, dirs_seen, files_seen, res, twice = Path(path), set(), set(), L(), 0
     exts = {e.lower() for e in image_extensions}
     for root, dirs, files in os.walk(path, followlinks=True):
         real = os.path.realpath(root)
         if real in dirs_seen: dirs[:] = []; twice += 1; continue
         dirs_seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not (Path(root) == path and d in exclude))
-        for f in sorted(files):
-            if os.path.splitext(f)[1].lower() not in exts: continue
+        dirs[:] = [d for d in dirs if not d.startswith('.') and not (Path(root) == path and d in exclude)]
+        for f in files:
+            if f.startswith('.') or os.path.splitext(f)[1].lower() not in exts: continue
             rf = os.path.realpath(os.path.join(root, f))
             if rf in files_seen: twice += 1; continue
             files_seen.add(rf); res.append(Path(root)/f)
@@ -601,9 +604,11 @@ def stratified_splitter(valid_pct:float=0.2, seed:int=42, label_func=parent_labe
     return _split
 
 # %% ../nbs/02_data.ipynb #61982164
-def inspection_augs(max_lighting:float=0.2) -> list:
+def inspection_augs(max_lighting:float=0.2,
+                    flip:bool=True, # left-right flips (False where a class declares that a flip changes it)
+                   ) -> list:
     "Augmentations that keep a defect's orientation and keep it inside the image."
-    return aug_transforms(do_flip=True, flip_vert=False, max_rotate=0, max_zoom=1.0, max_warp=0,
+    return aug_transforms(do_flip=flip, flip_vert=False, max_rotate=0, max_zoom=1.0, max_warp=0,
                           max_lighting=max_lighting, p_affine=0.5)
 
 def _check_classes(labels):
@@ -661,8 +666,9 @@ def image_dls(path:str|Path, # folder of `<class>/<image>` files
              ) -> DataLoaders:
     "DataLoaders for an image folder, as fastai's `from_folder`, with bad files left out and a stratified split."
     items, bad = image_items(path, classes, verify)
+    flip = not changes_class(path).get('flip_h')  # no left-right flip where the data set says it changes a class
     dls = labelled_dls(items, parent_label, size, bs, valid_pct, seed, item_tfms,
-                       batch_tfms if batch_tfms is not None else [*inspection_augs(), Normalize.from_stats(*imagenet_stats)],
+                       batch_tfms if batch_tfms is not None else [*inspection_augs(flip=flip), Normalize.from_stats(*imagenet_stats)],
                        num_workers, device, path)
     dls.skipped = bad
     return dls
