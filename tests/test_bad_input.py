@@ -109,7 +109,8 @@ def test_not_a_model(tmp_path, capsys, content):
     f = tmp_path/'model.pkl'
     if content == 'text': f.write_text('not a model')
     else: f.write_bytes(pickle.dumps({'weights': [1, 2, 3]}))
-    assert main(['explain', str(f), str(tmp_path), '--out', str(tmp_path/'o')]) == 2
+    (tmp_path/'imgs').mkdir()
+    assert main(['explain', str(f), str(tmp_path/'imgs'), '--out', str(tmp_path/'o')]) == 2  # an --out apart from the images
     assert 'give the model.pkl that vatt train or vatt demo wrote' in err(capsys)
 
 

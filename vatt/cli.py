@@ -93,7 +93,7 @@ def check_args(args) -> None:
         bad.append(f'--crop {crop[0]} {crop[1]} does not fit --size {args.size[0]} {args.size[1]}: give a crop within the size')
     if get('bs') < 1: bad.append(f'--bs {args.bs}: the batch size must be at least 1')
     if get('epochs') < 1: bad.append(f'--epochs {args.epochs}: train for at least 1 epoch')
-    if not 0 <= get('lr', 0) < math.inf: bad.append(f'--lr {args.lr}: the learning rate must be a positive, finite number (0: the lr finder)')
+    if not 0 <= get('lr', 0) < math.inf: bad.append(f'--lr {args.lr}: the learning rate must be positive and finite (0: the lr finder)')
     seed = getattr(args, 'seed', None)
     if seed is not None and not 0 <= seed < 2**32: bad.append(f'--seed {seed}: give a whole number from 0 to {2**32 - 1}')
     if get('n') < 1: bad.append(f'--n {args.n}: give at least 1 image per class')
