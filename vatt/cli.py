@@ -6,20 +6,20 @@ any image folder; `vatt explain` scores a trained model's maps on a folder (or e
 
 # %% ../nbs/11_cli.ipynb #50699dc1
 from __future__ import annotations
-import argparse, signal, sys, warnings
+import argparse, contextlib, math, signal, sys, warnings
 from pathlib import Path
 # fastai's import-time use of torch.jit.script warns on every command; the user can do nothing about it
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from .core import VattError, output_dir, best_precision
-from .data import make_inspection, make_surfaces, image_items, masks_from_folder, masks_from_boxes
-from .learner import load_model, input_size, DEFECT_RECIPE
+from .data import make_inspection, make_surfaces, image_items, masks_from_folder, masks_from_boxes, open_rgb
+from .learner import load_model, input_size, check_arch, DEFECT_RECIPE
 from .explain import plot_maps, save_overlays
 from .plots import save_fig
 from .evaluate import NOT_LEARNED_ADVICE
-from .report import train_report, explain_report
+from .report import train_report, explain_report, check_apart, Staged
 
 # %% auto #0
-__all__ = ['DEMO', 'TRAIN', 'COMMANDS', 'parser', 'check_args', 'demo', 'train_cmd', 'explain_cmd', 'explain_image',
+__all__ = ['MIN_SIZE', 'DEMO', 'TRAIN', 'COMMANDS', 'parser', 'check_args', 'demo', 'train_cmd', 'explain_cmd', 'explain_image',
            'predict_cmd', 'main']
 
 # %% ../nbs/11_cli.ipynb #850466b2
@@ -52,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument('--masks', default=None, help="learn the defect map too: a folder of mask images named like the images, a CSV "
                    "of boxes (file,x0,y0,x1,y1), or 'dataset' (PATH/masks/<class>/<name>); every other setting then defaults to "
                    "the small-defect recipe")
+    t.add_argument('--mask-suffix', default='', help="what mask names add to image names (MVTec AD: '_mask'), as for explain")
+    t.add_argument('--crop', type=int, nargs=2, default=None, metavar=('W', 'H'), help="with --masks: train on crops of this width and "
+                   "height that hold the defect (default: the recipe's 96x96, made to fit --size); 0 0: whole images")
     t.add_argument('--classes', nargs='+', default=None, help='use only these classes')
     t.add_argument('--no-pretrained', action='store_true', help='start from random weights')
     t.add_argument('--weights', type=Path, default=None, help='a local pretrained weights file (.safetensors/.pth)')
@@ -77,13 +80,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--bs', type=int, default=64, help='batch size')
     return ap
 
+MIN_SIZE = 16  # px a side: below it a network's strided stages have nothing left (and fastai divides by zero)
+
 def check_args(args) -> None:
     "A `VattError` for any number the command cannot work with."
     bad, get = [], lambda k, d=1: d if getattr(args, k, None) is None else getattr(args, k)
-    if getattr(args, 'size', None) is not None and min(args.size) < 1: bad.append(f'--size {args.size[0]} {args.size[1]}: give a width and height of at least 1 px')
+    if getattr(args, 'size', None) is not None and min(args.size) < MIN_SIZE:
+        bad.append(f'--size {args.size[0]} {args.size[1]}: give a width and height of at least {MIN_SIZE} px')
+    crop = getattr(args, 'crop', None)
+    if crop is not None and crop != [0, 0] and min(crop) < 1: bad.append(f'--crop {crop[0]} {crop[1]}: give a width and height of at least 1 px, or 0 0 for whole images')
+    if crop is not None and crop != [0, 0] and getattr(args, 'size', None) is not None and (crop[0] > args.size[0] or crop[1] > args.size[1]):
+        bad.append(f'--crop {crop[0]} {crop[1]} does not fit --size {args.size[0]} {args.size[1]}: give a crop within the size')
     if get('bs') < 1: bad.append(f'--bs {args.bs}: the batch size must be at least 1')
     if get('epochs') < 1: bad.append(f'--epochs {args.epochs}: train for at least 1 epoch')
-    if get('lr', 0) < 0: bad.append(f'--lr {args.lr}: the learning rate must be positive (0: the lr finder)')
+    if not 0 <= get('lr', 0) < math.inf: bad.append(f'--lr {args.lr}: the learning rate must be positive and finite (0: the lr finder)')
+    seed = getattr(args, 'seed', None)
+    if seed is not None and not 0 <= seed < 2**32: bad.append(f'--seed {seed}: give a whole number from 0 to {2**32 - 1}')
     if get('n') < 1: bad.append(f'--n {args.n}: give at least 1 image per class')
     if get('max_images') < 1: bad.append(f'--max-images {args.max_images}: give at least 1')
     if get('k') < 1: bad.append(f'--k {args.k}: give at least 1')
@@ -110,6 +122,7 @@ def _kw(args):
 def demo(args, out:Path) -> dict:
     "`vatt demo`: a data set drawn into the report folder, a model trained on it from scratch, its report."
     _defaults(args, DEMO[args.data])
+    check_arch(args.arch)  # before anything is said or drawn
     size, surfaces = (args.size[1], args.size[0]), args.data == 'surfaces'
     print(f'generating the {args.data} data set ({args.n} images per class, {args.size[0]}x{args.size[1]})')
     if surfaces: draw = lambda folder: make_surfaces(folder/'data', n_per_class=args.n, size=size, seed=args.seed)
@@ -122,7 +135,10 @@ def train_cmd(args, out:Path) -> dict:
     "`vatt train PATH`: train on a folder (with `--masks`, on its defect masks too, by the small-defect recipe), report."
     if args.masks is None: _defaults(args, TRAIN)
     kw = dict(classes=args.classes) if args.classes else {}
-    if args.masks is not None: kw['masks'] = args.masks
+    if args.masks is not None: kw.update(masks=args.masks, mask_suffix=args.mask_suffix)
+    elif args.crop is not None or args.mask_suffix: raise VattError('--crop and --mask-suffix go with --masks: give the defect masks too, or leave them out')
+    if args.crop is not None: kw['crop'] = () if args.crop == [0, 0] else (args.crop[1], args.crop[0])
+    check_arch(args.arch or DEFECT_RECIPE['arch'])  # before anything is said or read
     print(f"training {args.arch or DEFECT_RECIPE['arch']} for {args.epochs or DEFECT_RECIPE['epochs']} epochs on {best_precision()}"
           + (', on the defect masks too' if args.masks is not None else ''))
     return train_report(args.path, out, title=f'vatt train: {args.path}', pretrained=not args.no_pretrained,
@@ -137,14 +153,17 @@ def explain_cmd(args, out:Path) -> dict:
     learn = load_model(args.model)
     if Path(args.path).is_file(): return explain_image(learn, args, out)
     items, bad = image_items(args.path, list(learn.dls.vocab), True)
-    items = _spread(items, args.max_images)
+    n_all, items = len(items), _spread(items, args.max_images)
     hw = input_size(learn.dls) if len(learn.dls.valid_ds) else tuple(learn.dls.test_dl(items[:1]).one_batch()[0].shape[-2:])
-    masks = (masks_from_folder(items, args.masks, hw, args.mask_suffix) if args.masks is not None else
+    masks = (masks_from_folder(items, args.masks, hw, args.mask_suffix, unmatched=len(items) == n_all) if args.masks is not None else
              masks_from_boxes(items, args.boxes, hw) if args.boxes is not None else None)
     return explain_report(learn, items, out, masks, title=f'vatt explain: {Path(args.model).name} on {args.path}', bs=args.bs, skipped=bad)
 
 def explain_image(learn, args, out:Path) -> dict:
     "One image: its top-k classes printed, their maps written as one PNG."
+    try: open_rgb(args.path)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise VattError(f'{args.path} is not a readable image ({type(e).__name__}: {str(e)[:80]}): give a PNG, JPEG, BMP, TIFF or WebP file') from None
     r = learn.explain(args.path, args.method, k=min(args.k, len(learn.dls.vocab)))
     vocab = learn.dls.vocab
     for j in range(r.targets.shape[1]): print(f'{j + 1}. {vocab[int(r.targets[0, j])]} ({float(r.probs[0, j]):.3f})')
@@ -154,13 +173,17 @@ def explain_image(learn, args, out:Path) -> dict:
 
 def predict_cmd(args, out:Path) -> dict:
     "`vatt predict MODEL PATH`: a CSV of predictions, and with `--cam` an overlay of the predicted class per image."
+    if Path(args.path).is_file(): raise VattError(f'{args.path} is a file: vatt predict takes a folder of images; for one image, vatt explain MODEL {args.path}')
+    if args.csv is not None and Path(args.csv).is_dir(): raise VattError(f'--csv {args.csv} is a folder: give a file name, e.g. {Path(args.csv)/"predictions.csv"}')
     learn = load_model(args.model)
-    df = learn.predict_folder(args.path, tta=args.tta, bs=args.bs)
-    csv = args.csv or output_dir(out)/'predictions.csv'
-    Path(csv).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(csv, index=False)
-    if df.attrs['skipped']: warnings.warn(f"{len(df.attrs['skipped'])} unreadable image(s) left out: {', '.join(df.attrs['skipped'][:5])}")
-    overlays = save_overlays(learn, [Path(args.path)/f for f in df.file], args.cam, root=args.path, bs=min(args.bs, 16)) if args.cam else []
+    cam = Staged(args.cam, '--cam') if args.cam else None  # written whole, as a report: a new or empty folder, or a previous one replaced
+    with cam or contextlib.nullcontext():  # a failure or Ctrl-C leaves --cam as it was
+        df = learn.predict_folder(args.path, tta=args.tta, bs=args.bs)  # unreadable images: said once, by the search
+        csv = args.csv or output_dir(out)/'predictions.csv'
+        Path(csv).parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(csv, index=False)
+        overlays = save_overlays(learn, [Path(args.path)/f for f in df.file], cam.out, root=args.path, bs=min(args.bs, 16)) if cam else []
+        if cam: cam.commit()
     print(f"{len(df)} images: " + ', '.join(f'{c} {n}' for c, n in df.pred.value_counts().items()))
     return dict(csv=str(csv), n=len(df), overlays=len(overlays))
 
@@ -186,6 +209,14 @@ def _summary(cmd, res):
 
 def _interrupt(signum, frame): raise KeyboardInterrupt  # `kill` (SIGTERM) ends a run as Ctrl-C does: nothing half-written
 
+def _paths(args, out) -> tuple[dict, dict]:
+    "What the command writes ({option: path}) and what it reads ({what: path}), for `check_apart`."
+    outs = {'--out': out if args.cmd != 'predict' or getattr(args, 'csv', None) is None else None,
+            '--cam': getattr(args, 'cam', None), '--csv': getattr(args, 'csv', None)}
+    ins = {'images': getattr(args, 'path', None), 'masks': getattr(args, 'masks', None), 'model': getattr(args, 'model', None),
+           'boxes': getattr(args, 'boxes', None), 'weights': getattr(args, 'weights', None)}
+    return outs, ins
+
 def main(argv:list|None=None) -> int:
     "Entry point of the `vatt` command."
     args = parser().parse_args(argv)
@@ -196,9 +227,12 @@ def main(argv:list|None=None) -> int:
         try:
             check_args(args)
             out = output_dir(args.out or Path('vatt_out')/args.cmd, create=False)
+            check_apart(*_paths(args, out))  # no output may replace, or mix with, an input
             res = COMMANDS[args.cmd](args, out)
         except (VattError, FileNotFoundError) as e:
             print(f'error: {e}', file=sys.stderr); return 2
+        except (PermissionError, NotADirectoryError, IsADirectoryError, FileExistsError) as e:
+            print(f'error: {e.strerror}: {e.filename} (give a path you can read, or a folder you can write to)', file=sys.stderr); return 2
         except KeyboardInterrupt:
             print(f'interrupted: nothing was written' + (f'; {out} is as it was' if out else ''), file=sys.stderr); return 130
         _summary(args.cmd, res)

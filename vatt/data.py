@@ -9,19 +9,21 @@ import csv, functools, json, os, shutil, warnings
 from collections import Counter
 from pathlib import Path
 import numpy as np, cv2, torch
-from PIL import Image
+from PIL import Image, ImageOps
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, PILImage, Resize, ResizeMethod, aug_transforms,
-                               Normalize, imagenet_stats, parent_label, get_image_files, verify_images, L, DataLoaders)
+                               Normalize, imagenet_stats, parent_label, get_image_files, verify_images, L, DataLoaders, image_extensions)
 from .core import VattError
 
 # %% auto #0
-__all__ = ['CLASSES', 'SURFACE_CLASSES', 'SURFACE_PHOTOS', 'SPLITS', 'render_inspection_image', 'make_inspection', 'read_mask',
-           'mask_path', 'load_mask', 'masks_from_folder', 'box_masks', 'masks_from_boxes', 'dataset_masks',
-           'surface_photo', 'render_surface_image', 'make_surfaces', 'to_rgb', 'open_rgb', 'VattImage', 'image_items',
+__all__ = ['CLASSES', 'ORIENTED', 'AUGMENTS', 'SURFACE_CLASSES', 'SURFACE_PHOTOS', 'SPLITS', 'render_inspection_image',
+           'make_inspection', 'changes_class', 'image_size', 'read_mask', 'mask_path', 'load_mask', 'match_masks',
+           'masks_from_folder', 'box_masks', 'masks_from_boxes', 'dataset_masks', 'surface_photo',
+           'render_surface_image', 'make_surfaces', 'to_rgb', 'open_rgb', 'VattImage', 'walk_images', 'image_items',
            'stratified_splitter', 'inspection_augs', 'labelled_dls', 'image_dls', 'valid_dl', 'class_weights']
 
 # %% ../nbs/02_data.ipynb #c43fa0eb
 CLASSES = ('pass', 'scratch_x', 'scratch_y', 'spot')
+ORIENTED = ('scratch_x', 'scratch_y')  # classes a 90° turn (a transpose) turns into each other
 
 def _part_surface(rng, h, w):
     "A textured part on a background, lit by a gradient, as float32 grey levels (H,W)."
@@ -119,7 +121,11 @@ def make_inspection(root:str|Path, # folder to write; created
     params = dict(n_per_class=n_per_class, size=[h, w], defect_size=list(defect_size), pass_share=pass_share,
                   classes=list(classes), seed=seed)
     meta = root/'dataset.json'
-    if _drawn_before(root, params): return root
+    changes = dict(transpose=[c for c in classes if c in ORIENTED])  # the augmentations that would change these classes
+    if _drawn_before(root, params):
+        old = json.loads(meta.read_text())
+        if 'changes_class' not in old: meta.write_text(json.dumps({**old, 'changes_class': changes}, indent=1))  # drawn by an older vatt
+        return root
     counts = _class_counts(n_per_class, pass_share, classes)
     for ci, c in enumerate(classes):
         (root/c).mkdir(parents=True, exist_ok=True); (root/'masks'/c).mkdir(parents=True, exist_ok=True)
@@ -127,15 +133,33 @@ def make_inspection(root:str|Path, # folder to write; created
             img, mask = render_inspection_image(c, h, w, defect_size, seed=[seed, ci, i])
             cv2.imwrite(str(root/c/f'{c}_{i:04d}.png'), img[..., ::-1])
             cv2.imwrite(str(root/'masks'/c/f'{c}_{i:04d}.png'), mask.astype(np.uint8) * 255)
-    meta.write_text(json.dumps(dict(params=params, counts=counts), indent=1))
+    meta.write_text(json.dumps(dict(params=params, counts=counts, changes_class=changes), indent=1))
     return root
 
+AUGMENTS = ('transpose', 'flip_h', 'flip_v')
+
+def changes_class(root:str|Path, # a data folder `root/<class>/<image>`
+                 ) -> dict:
+    "{augmentation: set of classes it would change} that `root/dataset.json` declares (`changes_class`); empty when none."
+    meta = Path(root)/'dataset.json'
+    try: d = json.loads(meta.read_text()).get('changes_class', {}) if meta.is_file() else {}
+    except (OSError, ValueError) as e: raise VattError(f'{meta} is not readable JSON ({e}): fix or remove it') from None
+    unknown = set(d) - set(AUGMENTS)
+    if unknown: raise VattError(f'{meta}: changes_class names {sorted(unknown)}; use some of {AUGMENTS}')
+    return {k: set(v) for k, v in d.items() if v}
+
 # %% ../nbs/02_data.ipynb #80aa7561
+def image_size(fn:str|Path) -> tuple[int, int]:
+    "(width, height) of an image file as shown, its EXIF orientation applied; reads the header only."
+    with Image.open(fn) as im:
+        w, h = im.size
+        return (h, w) if im.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
+
 def read_mask(path:str|Path, # a mask image
               size:tuple|None=None, # (height, width) to resize to (nearest), or None
              ) -> np.ndarray:
-    "A mask image as bool (H, W): the pixels above half its maximum."
-    im = Image.open(path)
+    "A mask image as bool (H, W): the pixels above half its maximum (its EXIF orientation applied, as to the images)."
+    im = ImageOps.exif_transpose(Image.open(path))
     a = np.asarray(im if im.mode in ('1', 'L', 'I', 'I;16', 'F') else im.convert('RGB'), dtype=np.float32)
     if a.ndim == 3: a = a.max(-1)
     m = a > a.max() / 2 if a.max() > 0 else np.zeros(a.shape, bool)
@@ -175,23 +199,54 @@ def _match_by_stem(items, files, suffix:str=''):
 
 _IMG_EXTS = {'.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif'}
 
-def masks_from_folder(items:list, # image files, in the order of the maps
-                      folder:str|Path, # mask images, searched recursively
-                      size:tuple, # (height, width) of the model's input
-                      suffix:str='', # mask stem = image stem + suffix (MVTec AD: '_mask'; `--mask-suffix` on the command line)
-                     ) -> torch.Tensor:
-    "Bool masks (N, H, W) from mask images named like the images; an image without a mask file gets an empty mask."
+def _odd_content(files, n:int=100):
+    "Of up to `n` mask files (spread over the list): those mostly grey levels, and those marking nearly the whole image."
+    grey, full = [], []
+    for f in files[::max(1, len(files) // n)][:n]:
+        a = np.asarray(ImageOps.exif_transpose(Image.open(f)).convert('L'), dtype=np.float32)
+        top = a.max()
+        if top == 0: continue
+        lit = a > 0.1 * top
+        if ((a > 0.25 * top) & (a < 0.75 * top)).sum() > 0.25 * lit.sum(): grey.append(f)
+        if (a > top / 2).mean() > 0.9: full.append(f)
+    return grey, full
+
+def match_masks(items:list, # image files
+                folder:str|Path, # mask images, searched recursively
+                suffix:str='', # mask stem = image stem + suffix (MVTec AD: '_mask'; `--mask-suffix` on the command line)
+                unmatched:bool=True, # warn about mask files that belong to none of `items` (False when `items` is a sample)
+               ) -> list:
+    "Each image's mask file in `folder`, or None; an error when none matches, a warning for odd masks. The one matcher of `train` and `explain`."
     folder = Path(folder)
     if not folder.is_dir(): raise VattError(f'mask folder {folder} does not exist')
     files = sorted(p for p in folder.rglob('*') if p.suffix.lower() in _IMG_EXTS)
     idx = _match_by_stem(items, files, suffix)
     if items and all(j is None for j in idx):
-        raise VattError(f'no mask in {folder} is named like the images (e.g. {Path(items[0]).stem + suffix}.png): check the '
+        raise VattError(f'no mask in {folder} is named like the images (e.g. {Path(items[0]).stem + suffix}.png'
+                        + (f'; the masks are named like {files[0].name}' if files else '; it holds no image files') + '): check the '
                         f'folder, or give what the mask names add to the image names (suffix=, --mask-suffix on the command line)')
-    odd = [str(files[j]) for it, j in zip(items, idx) if j is not None and Image.open(files[j]).size != Image.open(it).size]
+    matched = [files[j] if j is not None else None for j in idx]
+    left = sorted(set(files) - set(matched))
+    if left and unmatched: warnings.warn(f'{len(left)} mask file(s) in {folder} belong to none of the images and were ignored (e.g. {left[0].name})')
+    odd = [str(m) for it, m in zip(items, matched) if m is not None and image_size(m) != image_size(it)]
     if odd: warnings.warn(f'{len(odd)} mask(s) differ in size from their images and were stretched to them (e.g. {odd[0]}): '
                           'check that they belong to these images')
-    return torch.from_numpy(np.stack([read_mask(files[j], size) if j is not None else np.zeros(size, bool) for j in idx]))
+    grey, full = _odd_content([m for m in matched if m is not None])
+    if grey: warnings.warn(f'{len(grey)} mask(s) are grey levels, not black and white (e.g. {grey[0]}): vatt counts the pixels above '
+                           'half the maximum as defect; save masks as 0 (surface) and 255 (defect)')
+    if full: warnings.warn(f'{len(full)} mask(s) mark nearly the whole image as defect (e.g. {full[0]}): check that they are not '
+                           'inverted (defect white, surface black)')
+    return matched
+
+def masks_from_folder(items:list, # image files, in the order of the maps
+                      folder:str|Path, # mask images, searched recursively
+                      size:tuple, # (height, width) of the model's input
+                      suffix:str='', # mask stem = image stem + suffix (MVTec AD: '_mask'; `--mask-suffix` on the command line)
+                      unmatched:bool=True, # warn about mask files that belong to none of `items`
+                     ) -> torch.Tensor:
+    "Bool masks (N, H, W) from mask images named like the images (`match_masks`); an image without a mask file gets an empty mask."
+    matched = match_masks(items, folder, suffix, unmatched)
+    return torch.from_numpy(np.stack([read_mask(m, size) if m is not None else np.zeros(size, bool) for m in matched]))
 
 def box_masks(items:list, # image files
               boxes:str|Path, # CSV with columns file,x0,y0,x1,y1 (pixels of the original image; x1, y1 exclusive)
@@ -207,7 +262,7 @@ def box_masks(items:list, # image files
     res = {}
     for it, j in zip(items, idx):
         if j is None: continue
-        w, h = Image.open(it).size  # reads the header only
+        w, h = image_size(it)  # reads the header only
         m = np.zeros((h, w), bool)
         for r in (r for r in rows if r['file'] == files[j]):
             try: x0, y0, x1, y1 = (float(r[k]) for k in ('x0', 'y0', 'x1', 'y1'))
@@ -467,8 +522,8 @@ def to_rgb(im:Image.Image) -> Image.Image:
     return im.convert('RGB')
 
 def open_rgb(fn) -> Image.Image:
-    "Open any image file as 8-bit RGB."
-    return to_rgb(Image.open(fn))
+    "Open any image file as 8-bit RGB, its EXIF orientation applied (a phone photo upright, as the user sees it)."
+    return to_rgb(ImageOps.exif_transpose(Image.open(fn)))
 
 class VattImage(PILImage):
     "A fastai `PILImage` that reads 16-bit and other odd modes correctly, from files or PIL images."
@@ -479,6 +534,25 @@ class VattImage(PILImage):
         return super().create(fn, **kwargs)
 
 # %% ../nbs/02_data.ipynb #170067de
+def walk_images(path:str|Path, # a folder
+                exclude:tuple=(), # top-level sub-folders to leave out
+               ) -> L:
+    "Image files under `path` in fastai's order (hidden ones left out), each once: every folder entered once by its real path (no symlink loop), files deduplicated by real path."
+    path, dirs_seen, files_seen, res, twice = Path(path), set(), set(), L(), 0
+    exts = {e.lower() for e in image_extensions}
+    for root, dirs, files in os.walk(path, followlinks=True):
+        real = os.path.realpath(root)
+        if real in dirs_seen: dirs[:] = []; twice += 1; continue
+        dirs_seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith('.') and not (Path(root) == path and d in exclude)]
+        for f in files:
+            if f.startswith('.') or os.path.splitext(f)[1].lower() not in exts: continue
+            rf = os.path.realpath(os.path.join(root, f))
+            if rf in files_seen: twice += 1; continue
+            files_seen.add(rf); res.append(Path(root)/f)
+    if twice: warnings.warn(f'{twice} folder(s) or image(s) under {path} are reached twice through links (or loop back): each image is read once')
+    return res
+
 def image_items(path:str|Path, # the data folder: `path/<class>/*`
                 classes:list|None=None, # keep only these classes (sub-folder names)
                 verify:bool=True, # open every file once and leave out those that fail
@@ -489,8 +563,13 @@ def image_items(path:str|Path, # the data folder: `path/<class>/*`
     path = Path(path)
     if not path.is_dir(): raise VattError(f'{"image" if flat else "data"} folder {path} does not exist'
                                           + ('' if flat else ': give a folder of <class>/<image> files'))
-    items = L(f for f in get_image_files(path) if flat or (f.relative_to(path).parts[0] not in exclude
-              and len(f.relative_to(path).parts) > 1))
+    items = walk_images(path, () if flat else exclude)
+    if not flat:
+        deep = items.filter(lambda f: len(f.relative_to(path).parts) > 2 and (classes is None or f.relative_to(path).parts[0] in classes))
+        if deep: raise VattError(f'{len(deep)} image(s) lie deeper than {path}/<class>/<image> (e.g. {deep[0].relative_to(path)}): vatt '
+                                 'labels an image by the folder it is in; move them up into their class folder, or give the folder '
+                                 'that holds the class folders')
+        items = items.filter(lambda f: len(f.relative_to(path).parts) == 2)
     if classes is not None:
         missing = set(classes) - set(items.map(parent_label))
         if missing: raise VattError(f'classes {sorted(missing)} have no images under {path}')
@@ -525,9 +604,11 @@ def stratified_splitter(valid_pct:float=0.2, seed:int=42, label_func=parent_labe
     return _split
 
 # %% ../nbs/02_data.ipynb #61982164
-def inspection_augs(max_lighting:float=0.2) -> list:
+def inspection_augs(max_lighting:float=0.2,
+                    flip:bool=True, # left-right flips (False where a class declares that a flip changes it)
+                   ) -> list:
     "Augmentations that keep a defect's orientation and keep it inside the image."
-    return aug_transforms(do_flip=True, flip_vert=False, max_rotate=0, max_zoom=1.0, max_warp=0,
+    return aug_transforms(do_flip=flip, flip_vert=False, max_rotate=0, max_zoom=1.0, max_warp=0,
                           max_lighting=max_lighting, p_affine=0.5)
 
 def _check_classes(labels):
@@ -536,6 +617,9 @@ def _check_classes(labels):
     if len(counts) < 2:
         raise VattError(f'only one class ({next(iter(counts), "none")!r}): a classifier needs at least two, e.g. ok/ and defect/ folders')
     single = sorted(c for c, n in counts.items() if n == 1)
+    if len(single) == len(counts):
+        raise VattError(f'every class has a single image ({", ".join(single[:5])}): nothing is left to validate on; give at least '
+                        'two images per class (five or more to learn anything)')
     if single: warnings.warn(f'{len(single)} class(es) have a single image and so no validation image: {", ".join(single[:5])}')
 
 def labelled_dls(items, # image files
@@ -582,8 +666,9 @@ def image_dls(path:str|Path, # folder of `<class>/<image>` files
              ) -> DataLoaders:
     "DataLoaders for an image folder, as fastai's `from_folder`, with bad files left out and a stratified split."
     items, bad = image_items(path, classes, verify)
+    flip = not changes_class(path).get('flip_h')  # no left-right flip where the data set says it changes a class
     dls = labelled_dls(items, parent_label, size, bs, valid_pct, seed, item_tfms,
-                       batch_tfms if batch_tfms is not None else [*inspection_augs(), Normalize.from_stats(*imagenet_stats)],
+                       batch_tfms if batch_tfms is not None else [*inspection_augs(flip=flip), Normalize.from_stats(*imagenet_stats)],
                        num_workers, device, path)
     dls.skipped = bad
     return dls

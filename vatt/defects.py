@@ -15,7 +15,7 @@ from fastai.vision.all import (Callback, DataBlock, ImageBlock, CategoryBlock, T
                                RandTransform, Resize, ResizeMethod, Normalize, imagenet_stats, Brightness, Contrast, parent_label,
                                L, DataLoaders, accuracy)
 from .core import VattError, logits_of
-from .data import VattImage, mask_path, read_mask, box_masks, stratified_splitter
+from .data import VattImage, mask_path, read_mask, box_masks, stratified_splitter, match_masks, image_size, _check_classes
 from .cam import capture, map_method, PROBES, resize_maps
 
 # %% auto #0
@@ -36,14 +36,14 @@ class MaskTarget:
     def __init__(self, masks='dataset', # 'dataset' (`root/masks/<class>/<name>`), a folder of masks named like the images, a boxes CSV, or {item: bool (H, W)}
                  ok:str|None='ok', # images of this class (parent folder) have empty masks without a file
                  keep=None, # None, or the set of items whose masks may be used (the others count as unknown)
-                 items=None, # the images, needed for a boxes CSV
+                 items=None, # the images, needed for a boxes CSV or a mask folder
+                 suffix:str='', # a mask folder: mask stem = image stem + suffix (`vatt.data.match_masks`, as `explain` matches them)
                 ):
         self.ok, self.keep, self.files, self.masks = ok, keep, None, None
         if isinstance(masks, (str, Path)) and str(masks).lower().endswith('.csv'): self.masks = box_masks(list(items), masks)
         elif isinstance(masks, (str, Path)) and masks != 'dataset':
-            folder = Path(masks)
-            if not folder.is_dir(): raise VattError(f'mask folder {folder} does not exist')
-            self.files = {p.stem: p for p in folder.rglob('*') if p.suffix.lower() in ('.png', '.bmp', '.tif', '.tiff', '.jpg')}
+            items = list(map(Path, items))
+            self.files = {it: m for it, m in zip(items, match_masks(items, masks, suffix)) if m is not None}
         elif isinstance(masks, dict): self.masks = masks
 
     def known(self, item) -> np.ndarray|None:
@@ -51,31 +51,36 @@ class MaskTarget:
         item = Path(item)
         if self.keep is not None and item not in self.keep: m = None
         elif self.masks is not None: m = self.masks.get(item, self.masks.get(str(item)))
-        elif self.files is not None: m = read_mask(self.files[item.stem]) if item.stem in self.files else None
+        elif self.files is not None: m = read_mask(self.files[item]) if item in self.files else None
         else: m = read_mask(mask_path(item)) if mask_path(item).exists() else None
         if m is None and self.ok is not None and item.parent.name == self.ok:
-            w, h = Image.open(item).size
+            w, h = image_size(item)
             m = np.zeros((h, w), bool)
         return None if m is None else np.asarray(m, bool)
 
     def __call__(self, item) -> PILMask:
         m = self.known(item)
         if m is None:
-            w, h = Image.open(item).size
+            w, h = image_size(item)
             return PILMask.create(np.full((h, w), IGNORE, np.uint8))
         return PILMask.create(m.astype(np.uint8))
 
 # %% ../nbs/04_defects.ipynb #caa165ef
 class FlipHV(RandTransform):
-    "Flip each image of a batch left-right and up-down at random, its mask with it (defect classes defined by shape stay valid)."
+    "Flip each image of a batch left-right and up-down at random, its mask with it; images of the classes a flip would change stay as they are."
     order, split_idx = 3, 0
-    def __init__(self, p:float=0.5, vert:bool=True): super().__init__(p=1.); self.p_, self.vert = p, vert
+    def __init__(self, p:float=0.5, vert:bool=True,
+                 fixed_h:tuple=(), fixed_v:tuple=()): # class indices a left-right / up-down flip would change: never flipped so
+        super().__init__(p=1.); self.p_, self.vert, self.fixed_h, self.fixed_v = p, vert, tuple(fixed_h), tuple(fixed_v)
     def before_call(self, b, split_idx):
         super().before_call(b, split_idx)
         x = b[0] if isinstance(b, tuple) else b
         n = x.shape[0]
         self.fh = torch.rand(n, device=x.device) < self.p_
         self.fv = (torch.rand(n, device=x.device) < self.p_) if self.vert else torch.zeros(n, dtype=torch.bool, device=x.device)
+        y = b[1].as_subclass(torch.Tensor) if isinstance(b, tuple) and len(b) > 1 and b[1].ndim == 1 else None
+        for f, fixed in ((self.fh, self.fixed_h), (self.fv, self.fixed_v)):
+            if fixed and y is not None: f &= ~torch.isin(y.to(x.device), torch.tensor(fixed, device=x.device))
     def _flip(self, x):
         fh, fv = self.fh.view(-1, *[1] * (x.ndim - 1)), self.fv.view(-1, *[1] * (x.ndim - 1))
         x2 = torch.where(fh, x.flip(-1), x)
@@ -84,9 +89,10 @@ class FlipHV(RandTransform):
     def encodes(self, x:TensorMask): return self._flip(x)  # noqa: F811 (fastcore dispatches on the type)
 
 def surface_augs(flip_vert:bool=True, # also flip up-down (valid when no class is defined by orientation)
-                 max_lighting:float=0.2) -> list:
+                 max_lighting:float=0.2,
+                 fixed_h:tuple=(), fixed_v:tuple=()) -> list: # class indices a left-right / up-down flip would change
     "Batch augmentations that keep every defect whole and its class valid: flips and lighting, no crops, zooms or warps."
-    return [FlipHV(vert=flip_vert), Brightness(max_lighting=max_lighting, p=0.75), Contrast(max_lighting=max_lighting, p=0.75)]
+    return [FlipHV(vert=flip_vert, fixed_h=fixed_h, fixed_v=fixed_v), Brightness(max_lighting=max_lighting, p=0.75), Contrast(max_lighting=max_lighting, p=0.75)]
 
 # %% ../nbs/04_defects.ipynb #836438a2
 def defect_dls(items, # image files `root/<class>/<name>`
@@ -97,12 +103,15 @@ def defect_dls(items, # image files `root/<class>/<name>`
                mask_share:float=1.0, # share of the images whose masks are used (the rest count as unknown)
                label_func=parent_label,
                path='.', num_workers:int=0, device=None,
+               changes:dict|None=None, # {augmentation: classes it would change} (`vatt.data.changes_class`): no flip changes a class
+               suffix:str='', # a mask folder: what mask names add to image names
               ) -> DataLoaders:
     "DataLoaders of (image, label) or, with `masks`, (image, label, mask with IGNORE where unknown), stratified split."
     items = L(map(Path, items))
+    _check_classes(list(map(label_func, items)))  # before anything is read or trained: one class, or nothing to validate on
     vocab = sorted(set(map(label_func, items)))
-    if len(vocab) < 2: raise VattError(f'only one class ({vocab}): a classifier needs at least two, e.g. ok/ and defect/ folders')
-    tfms = batch_tfms if batch_tfms is not None else [*surface_augs(), Normalize.from_stats(*imagenet_stats)]
+    idx = lambda aug: tuple(vocab.index(c) for c in (changes or {}).get(aug, ()) if c in vocab)
+    tfms = batch_tfms if batch_tfms is not None else [*surface_augs(fixed_h=idx('flip_h'), fixed_v=idx('flip_v')), Normalize.from_stats(*imagenet_stats)]
     blocks, get_y = [ImageBlock(VattImage), CategoryBlock(vocab=vocab)], [label_func]
     if masks is not None:
         keep = None
@@ -110,7 +119,7 @@ def defect_dls(items, # image files `root/<class>/<name>`
             rng = np.random.default_rng(seed)
             keep = {it for it in items if rng.random() < mask_share}
         blocks.append(TransformBlock(type_tfms=PILMask.create, batch_tfms=[]))
-        get_y.append(MaskTarget(masks, ok_class(vocab), keep, items))
+        get_y.append(MaskTarget(masks, ok_class(vocab), keep, items, suffix))
     dblock = DataBlock(blocks=blocks, get_y=get_y, n_inp=1, splitter=stratified_splitter(valid_pct, seed, label_func),
                        item_tfms=[Resize(tuple(size), method=ResizeMethod.Squish)], batch_tfms=tfms)
     return dblock.dataloaders(items, path=path, bs=bs, num_workers=num_workers, device=device)
@@ -246,9 +255,10 @@ class MaskCrop(Callback):
     def __init__(self, size:tuple=(96, 96), # (height, width) of the crops
                  p_away:float=0.1, # share of defect images cropped away from their defect, labelled ok
                  ok_idx:int|None=None, # index of the ok class; default: found in the vocab
-                 transpose:bool=False): # swap the axes of half the crops: with the flips, all 8 right-angle views (square crops only)
+                 transpose:bool=False, # swap the axes of half the crops: with the flips, all 8 right-angle views (square crops only)
+                 fixed:tuple=()): # classes a transpose would change (a scratch along X becomes one along Y): never transposed
         if transpose and size[0] != size[1]: raise VattError(f'transpose=True needs square crops, not {tuple(size)}: give crop=(s, s)')
-        self.size, self.p_away, self.ok_idx, self.transpose = tuple(size), p_away, ok_idx, transpose
+        self.size, self.p_away, self.ok_idx, self.transpose, self.fixed = tuple(size), p_away, ok_idx, transpose, tuple(fixed)
 
     def _window(self, m, H, W):
         "Top-left corner of a crop of mask `m` and whether it was taken away from the defect."
@@ -273,11 +283,12 @@ class MaskCrop(Callback):
         (h, w), (H, W) = self.size, x.shape[-2:]
         if h > H or w > W: raise VattError(f'crops of {h}x{w} do not fit {H}x{W} images: give a smaller crop (height, width)')
         xs, ms, yy = [], [], y.clone()
+        fixed = {self.dls.vocab.o2i[c] for c in self.fixed if c in self.dls.vocab.o2i}
         for i in range(len(x)):
             (y0, x0), away = self._window(m[i], H, W)
             if away: yy[i] = self.ok_idx
             xc, mc = x[i, :, y0:y0 + h, x0:x0 + w], m[i, y0:y0 + h, x0:x0 + w]
-            if self.transpose and torch.rand(()) < 0.5: xc, mc = xc.transpose(-1, -2), mc.transpose(-1, -2)
+            if self.transpose and int(y[i]) not in fixed and torch.rand(()) < 0.5: xc, mc = xc.transpose(-1, -2), mc.transpose(-1, -2)
             xs.append(xc); ms.append(mc)
         self.learn.xb, self.learn.yb = (torch.stack(xs),), (yy, torch.stack(ms))
 

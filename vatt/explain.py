@@ -139,7 +139,7 @@ def save_overlays(learn:Learner, items:list, # image files
         r = learn.explain(chunk, method, k=1, layer=layer)
         for it, img, m, t, p in zip(chunk, r.images, r.maps[:, 0], r.targets[:, 0], r.probs[:, 0]):
             name = Path(it).relative_to(root) if root is not None else Path(Path(it).name)
-            dest = (folder/name).with_suffix('.png')
+            dest = folder/(name if name.suffix.lower() == '.png' else name.with_name(name.name + '.png'))  # x.jpg, x.png: two overlays
             dest.parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(dest), overlay(img, m, alpha)[..., ::-1])
             out.append(dest)

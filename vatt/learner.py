@@ -16,7 +16,7 @@ from fastai.vision.all import (Learner, Callback, set_seed, Recorder, vision_lea
                                EarlyStoppingCallback, SaveModelCallback, valley, no_random, load_learner, params)
 from fastai.distributed import DistributedDL
 from .core import VattError, hub_reachable, best_precision, timm_core, eval_mode
-from .data import image_dls, image_items, class_weights
+from .data import image_dls, image_items, class_weights, changes_class
 from .defects import DefectNet, DefectLoss, MaskCrop, defect_dls, cls_accuracy, map_dice
 
 # %% auto #0
@@ -311,8 +311,18 @@ PLAIN = dict(arch='resnet18', size=(120, 160), bs=64, lr=None, epochs=5, pool='a
 def _check_schedule(epochs, lr, bs):
     "A `VattError` for a schedule that cannot train."
     if not isinstance(epochs, int) or epochs < 1: raise VattError(f'epochs={epochs}: train for at least 1 epoch')
-    if lr is not None and not lr > 0: raise VattError(f'lr={lr}: the learning rate must be positive (or None for the lr finder)')
+    if lr is not None and not 0 < lr < float('inf'): raise VattError(f'lr={lr}: the learning rate must be a positive, finite number (or None for the lr finder)')
     if bs < 1: raise VattError(f'bs={bs}: the batch size must be at least 1')
+
+def _fit_crop(crop, given:bool, size):
+    "The crop (height, width) to train on: the one given if it fits `size`, else an error; the recipe's made to fit, said once."
+    if not crop: return crop
+    if len(crop) != 2 or min(crop) < 1: raise VattError(f'crop {tuple(crop)}: give (height, width), both at least 1 px, or () for whole images')
+    if crop[0] <= size[0] and crop[1] <= size[1]: return tuple(crop)
+    if given: raise VattError(f'crops of {crop[0]}x{crop[1]} (height x width) do not fit {size[0]}x{size[1]} images: give a smaller crop')
+    s = min(size)
+    warnings.warn(f"the recipe's {crop[0]}x{crop[1]} crops do not fit {size[0]}x{size[1]} (height x width) images: training on {s}x{s} crops")
+    return (s, s)
 
 @patch
 def _broadcast(self:DistributedDL, t, rank):
@@ -332,7 +342,8 @@ def train(arch:str|None=None, # any timm model name; None: resnet18 (with masks:
           valid_pct:float=0.2, # when `data` is a folder: share of each class held out
           batch_tfms:list|None=None, # when `data` is a folder: replaces the default augmentation (+ normalisation)
           masks=None, # learn the defect map too: 'dataset' (root/masks/<class>/<name>), a folder of masks named like the images, or a boxes CSV
-          crop:tuple|None=None, # with masks: train on mask-aware crops of this (height, width); None: the recipe's; () whole images
+          crop:tuple|None=None, # with masks: train on mask-aware crops of this (height, width); None: the recipe's (made to fit `size`); () whole images
+          mask_suffix:str='', # a mask folder: what mask names add to image names (MVTec AD: '_mask')
           pretrained:bool=True,
           weights:str|Path|None=None, # a local pretrained weights file
           precision:str='auto', # 'auto', 'bf16', 'fp16', 'fp32'
@@ -362,14 +373,17 @@ def train(arch:str|None=None, # any timm model name; None: resnet18 (with masks:
         dls = data if isinstance(data, DataLoaders) else image_dls(data, size=size, bs=bs, valid_pct=valid_pct, classes=classes, batch_tfms=batch_tfms)
         learn = make_learner(dls, arch, pretrained=pretrained, weights=weights, head=head, pool=pool, class_weighted=class_weighted, **kwargs)
     else:
+        crop = _fit_crop(crop, given['crop'] is not None, size if not isinstance(data, DataLoaders) else input_size(data))
+        changes = changes_class(data) if not isinstance(data, DataLoaders) else {}
         if isinstance(data, DataLoaders): dls = data
         else:
             items, bad = image_items(data, classes)
-            dls = defect_dls(items, masks, size, bs, valid_pct, batch_tfms=batch_tfms, path=data)
+            dls = defect_dls(items, masks, size, bs, valid_pct, batch_tfms=batch_tfms, path=data, changes=changes, suffix=mask_suffix)
             dls.skipped = bad
         learn = defect_learner(dls, arch, pretrained=pretrained, weights=weights, pool=pool, class_weighted=class_weighted,
                                **({} if head == 'linear' else dict(head=head)), **kwargs)
-        if crop: cbs.append(MaskCrop(crop, transpose=crop[0] == crop[1] and batch_tfms is None))  # the default augmentation flips both ways
+        if crop: cbs.append(MaskCrop(crop, transpose=crop[0] == crop[1] and batch_tfms is None,  # the default augmentation flips both ways
+                                     fixed=tuple(changes.get('transpose', ()))))  # never where it would change the class
     learn.set_precision(precision, channels_last)
     if parallel and torch.cuda.device_count() > 1 and not ddp: learn.to_parallel()
     if early_stop: cbs.append(EarlyStoppingCallback(monitor='valid_loss', patience=early_stop))
@@ -392,10 +406,15 @@ def load_model(path:str|Path, # a model.pkl written by `learn.export` (vatt trai
     "The Learner saved in `path`, or a `VattError` saying what the file is not."
     path = Path(path)
     if not path.is_file(): raise VattError(f'no model file {path}: give the model.pkl that vatt train or vatt demo wrote')
-    try: learn = load_learner(path, cpu=not torch.cuda.is_available() if cpu is None else cpu)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='.*insecure pickle')  # said once below, in words that say what to do
+            learn = load_learner(path, cpu=not torch.cuda.is_available() if cpu is None else cpu)
     except (pickle.UnpicklingError, EOFError, AttributeError, ModuleNotFoundError, RuntimeError, ValueError, TypeError, KeyError) as e:
         raise VattError(f'{path} is not a model vatt or fastai saved ({type(e).__name__}: {str(e)[:100]}): give the model.pkl '
                         'that vatt train or vatt demo wrote') from None
     if not isinstance(learn, Learner) or not hasattr(learn, 'dls'):
         raise VattError(f'{path} holds a {type(learn).__name__}, not a Learner: give the model.pkl that vatt train or vatt demo wrote')
+    warnings.warn(f'{path} is a Python pickle (fastai saves models so), which can run any code it holds: load only model files '
+                  'that you or someone you trust wrote')
     return learn

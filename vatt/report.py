@@ -6,7 +6,7 @@ HTML page) that appears complete or not at all."""
 
 # %% ../nbs/10_report.ipynb #8b85bb7e
 from __future__ import annotations
-import json, html, datetime, os, shutil, tempfile, time, warnings
+import json, html, datetime, glob, os, re, shutil, tempfile, time, warnings
 from pathlib import Path
 import torch
 from fastai.vision.all import Learner
@@ -22,7 +22,8 @@ from .metrics import localization_scores, pointing_game, summarize, metric_table
 from .evaluate import evaluate, not_learned, NOT_LEARNED_ADVICE, plot_curves, plot_confusion, plot_predictions, plot_top_losses
 
 # %% auto #0
-__all__ = ['REPORT_METHODS', 'is_report', 'Report', 'report_model', 'maps_section', 'train_report', 'explain_report']
+__all__ = ['REPORT_METHODS', 'is_report', 'Staged', 'Report', 'check_apart', 'report_model', 'maps_section', 'train_report',
+           'explain_report']
 
 # %% ../nbs/10_report.ipynb #4fe12ec8
 _CSS = '''body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -39,27 +40,100 @@ def is_report(path:Path) -> bool:
     path = Path(path)
     return path.is_dir() and ((path/_MARK).exists() or (path/'metrics.json').exists() and (path/'index.html').exists() or not any(path.iterdir()))
 
-class Report:
-    "An HTML report with PNG figures and a `metrics.json`, built beside `dest` and moved there whole by `save`."
-    def __init__(self, dest:str|Path, title:str='vatt report'):
-        self.dest = Path(dest).absolute()
+def _alive(pid:int) -> bool:
+    "Whether process `pid` is running on this machine."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True  # another user's
+    except (OverflowError, ValueError): return False
+    return True
+
+def _sweep(dest:Path):
+    "Remove the `.NAME.part-<pid>-…` and `.NAME.old-<pid>-…` folders beside `dest` that runs which are no longer running left (a SIGKILL)."
+    for p in dest.parent.glob(f'.{glob.escape(dest.name)}.*-*'):
+        m = re.fullmatch(rf'\.{re.escape(dest.name)}\.(part|old)-(\d+)-.*', p.name)
+        if m and p.is_dir() and not _alive(int(m.group(2))): shutil.rmtree(p, ignore_errors=True)
+
+class Staged:
+    "A folder built beside `dest` (`out`) and moved there whole by `commit`; a lock beside `dest` keeps a second run out meanwhile."
+    noun = 'vatt output'
+    def __init__(self, dest:str|Path, option:str='--out'): # option: how the command line names the folder, in errors
+        self.dest, self.option, self.done, self.out = Path(dest).absolute(), option, False, None
+        if self.dest.is_file(): raise VattError(f'{self.dest} is a file: give {option} a folder (new, empty, or a previous vatt output)')
         if self.dest.exists() and not is_report(self.dest):
-            raise VattError(f'{self.dest} holds files vatt did not write: give --out a new or empty folder (a report replaces its folder)')
+            raise VattError(f'{self.dest} holds files vatt did not write: give {option} a new or empty folder (a report replaces its folder)')
+        above = next((p for p in self.dest.parents if p.exists() and not p.is_dir()), None)
+        if above: raise VattError(f'{above} is a file, so {self.dest} cannot be made in it: give {option} a folder path')
         self._made = [p for p in self.dest.parents if not p.exists()]  # folders made for it, removed again if it fails
-        self.dest.parent.mkdir(parents=True, exist_ok=True)
-        self.out = Path(tempfile.mkdtemp(prefix=f'.{self.dest.name}.part-', dir=self.dest.parent))
-        self.title, self.parts, self.metrics, self.alarms = title, [], {}, []
+        self.lock = self.dest.with_name(f'.{self.dest.name}.lock')
+        try:
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            self._take_lock()
+            _sweep(self.dest)
+            self.out = Path(tempfile.mkdtemp(prefix=f'.{self.dest.name}.part-{os.getpid()}-', dir=self.dest.parent))
+            self.out.chmod(0o755)  # readable by a web server or a colleague, as any folder made with the usual umask
+        except OSError as e:
+            self.discard()
+            where = next((p for p in self.dest.parents if p.exists()), self.dest.parent)
+            raise VattError(f'cannot write into {where} ({e.strerror}): give {option} a folder you can write to') from None
+
+    def _take_lock(self):
+        "Create the lock file holding our pid; a lock of a run that is no longer running is taken over."
+        for _ in range(3):
+            try: fd = os.open(self.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try: pid, age = int(self.lock.read_text().strip() or 0), time.time() - self.lock.stat().st_mtime
+                except (OSError, ValueError): pid, age = 0, 1e9
+                if (pid and pid != os.getpid() and _alive(pid)) or (not pid and age < 10):  # no pid yet: being written this instant
+                    raise VattError(f'another vatt run (process {pid or "starting"}) is writing {self.dest}: wait for it to end, '
+                                    f'or give {self.option} another folder') from None
+                self.lock.unlink(missing_ok=True); continue  # left by a run that was killed
+            with os.fdopen(fd, 'w') as f: f.write(str(os.getpid()))
+            self._locked = True
+            return
+        raise VattError(f'could not take the lock {self.lock}: remove it if no vatt run is writing {self.dest}')
+
+    def _release(self):
+        if getattr(self, '_locked', False):
+            self.lock.unlink(missing_ok=True); self._locked = False
 
     def __enter__(self): return self
     def __exit__(self, typ, *_):
-        if typ is not None: self.discard()
+        if not self.done: self.discard()
 
     def discard(self):
-        "Remove the unfinished report (and the folders made for it); the destination stays as it was."
-        shutil.rmtree(self.out, ignore_errors=True)
+        "Remove the unfinished folder (and the folders made for it); the destination stays as it was."
+        if self.out is not None: shutil.rmtree(self.out, ignore_errors=True)
+        self._release()
         for p in self._made:
             try: p.rmdir()
             except OSError: break  # not empty: something else lives there now
+
+    def _swap(self):
+        "Move the finished folder to `dest`, replacing a previous one there."
+        if self.dest.exists():
+            warnings.warn(f'replacing the previous {self.noun} in {self.dest}')
+            old = self.dest.with_name(f'.{self.dest.name}.old-{os.getpid()}-{time.time_ns()}')
+            self.dest.rename(old)
+            try: self.out.rename(self.dest)
+            except OSError: old.rename(self.dest); raise
+            shutil.rmtree(old, ignore_errors=True)
+        else: self.out.rename(self.dest)
+
+    def commit(self) -> Path:
+        "Mark the folder as vatt's and move it into place whole; the lock is released."
+        (self.out/_MARK).write_text(datetime.datetime.now().strftime('%Y-%m-%d %H:%M'))
+        try: self._swap()
+        finally: self._release()
+        self.done = True
+        return self.dest
+
+class Report(Staged):
+    "An HTML report with PNG figures and a `metrics.json`, built beside `dest` and moved there whole by `save`."
+    noun = 'report'
+    def __init__(self, dest:str|Path, title:str='vatt report', option:str='--out'):
+        super().__init__(dest, option)
+        self.title, self.parts, self.metrics, self.alarms = title, [], {}, []
 
     def section(self, heading:str, text:str=''):
         "Start a section."
@@ -90,17 +164,6 @@ class Report:
                           f'<figcaption>{html.escape(caption)}</figcaption></figure>')
         return path
 
-    def _swap(self):
-        "Move the finished folder to `dest`, replacing a previous report there."
-        if self.dest.exists():
-            warnings.warn(f'replacing the previous report in {self.dest}')
-            old = self.dest.with_name(f'.{self.dest.name}.old-{os.getpid()}-{time.time_ns()}')
-            self.dest.rename(old)
-            try: self.out.rename(self.dest)
-            except OSError: old.rename(self.dest); raise
-            shutil.rmtree(old, ignore_errors=True)
-        else: self.out.rename(self.dest)
-
     def save(self) -> Path:
         "Write `index.html` and `metrics.json`, move the folder into place; returns the page's path there."
         env = environment()  # no network probe: writing a report never touches the network
@@ -113,9 +176,26 @@ class Report:
                 f'<p>{stamp} · {html.escape(dev)} · torch {env["torch"]} · timm {env["timm"]} · fastai {env["fastai"]}</p>'
                 + '\n'.join(self.alarms + self.parts) + '</body></html>')
         (self.out/'index.html').write_text(page)
-        (self.out/_MARK).write_text(stamp)
-        self._swap()
+        self.commit()
         return self.dest/'index.html'
+
+# %% ../nbs/10_report.ipynb #d8353252
+def check_apart(outputs:dict, # {option: path} of what a command writes (`--out`, `--cam`, `--csv`); None: not written
+                inputs:dict, # {what: path} of what it reads (images, masks, model); None: not given
+               ):
+    "A `VattError` when an output is, contains or lies inside an input (symlinks resolved): writing it would replace or mix with the input."
+    for opt, o in outputs.items():
+        if o is None: continue
+        o = Path(o).resolve()
+        for what, i in inputs.items():
+            if i is None or str(i) == 'dataset': continue
+            i = Path(i).resolve()
+            if o == i or o in i.parents:
+                raise VattError(f'{opt} {o} {"is" if o == i else "contains"} the {what} {i}: writing there would replace '
+                                f'{"it" if o == i else "them"}; give {opt} a path apart from the inputs')
+            if i in o.parents:
+                raise VattError(f'{opt} {o} lies inside the {what} {i}: the output would mix with the input (and be read as input '
+                                f'next time); give {opt} a path outside it')
 
 # %% ../nbs/10_report.ipynb #dc351c85
 REPORT_METHODS = ('gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam')
