@@ -272,7 +272,7 @@ class AnomalyModel(nn.Module):
         "Image scores (B,) of a batch, `bs` images at a time."
         with eval_mode(self): return torch.cat([self.raw(x[i:i + bs])[0] for i in range(0, len(x), bs)])
 
-# %% ../nbs/04b_anomaly.ipynb #e9bdfad6
+# %% ../nbs/04b_anomaly.ipynb #05b7f1cb
 def _crops(x, n, size, g):
     "`n` random (h, w) crops of random images of `x`, flipped at random."
     h, w = size
@@ -345,7 +345,7 @@ def fit_learned(x:torch.Tensor, # good images (B, 3, H, W), normalised
         inter = net.body.forward_intermediates(xb, indices=net.idx, intermediates_only=True)
         loss = pixel_loss(net.decoder(inter)[0], mb)
         opt.zero_grad(); loss.backward(); opt.step(); sched.step()
-        if log and (step % 50 == 0 or step == steps - 1): log(step, float(loss))
+        if log and (step % 50 == 0 or step == steps - 1): log(step, float(loss.detach()))
     return AnomalyModel('learned', net.eval()).eval()
 
 # %% ../nbs/04b_anomaly.ipynb #fc409652
@@ -485,7 +485,7 @@ def mvtec_masks(test:list) -> list:
         else: out.append(None)
     return out
 
-# %% ../nbs/04b_anomaly.ipynb #cbb3c3d5
+# %% ../nbs/04b_anomaly.ipynb #e4182bb6
 def anomaly_unit(m:torch.Tensor, ref:torch.Tensor|float) -> torch.Tensor:
     "Raw anomaly maps in [0, 1): m / (m + ref), 0.5 at the reference level."
     m = m.float().clamp(min=0)
@@ -512,6 +512,16 @@ PROBES['anomaly'] = AnomalyProbe
 def is_anomaly_model(model:nn.Module) -> bool:
     "Whether `model` is (or holds) an `AnomalyModel`."
     return any(isinstance(m, AnomalyModel) for m in model.modules())
+
+_cam_probe = PROBES['gradient']
+def _cam_probe_checked(model, methods, req, hooks):
+    "The CAM probe, with a clear error for an anomaly model (it has no classes to explain)."
+    if is_anomaly_model(model):
+        raise VattError(f"an anomaly model has no class maps ({', '.join(m.name for m in methods)} explain a classifier's classes): "
+                        "its map method is 'anomaly_map' (learn.explain(items, 'anomaly_map'), learn.get_maps(methods=['anomaly_map']))")
+    return _cam_probe(model, methods, req, hooks)
+for _k, _v in list(PROBES.items()):
+    if _v is _cam_probe: PROBES[_k] = _cam_probe_checked  # one callable for the CAM kinds: they still share one probe
 
 # %% ../nbs/04b_anomaly.ipynb #8a7ad72e
 @torch.no_grad()
