@@ -119,3 +119,17 @@ def test_too_few_good_images():
     with pytest.raises(VattError, match='at least'): fit_knn(_smooth(1, 3, 64, 64), 'resnet18')
     with pytest.raises(VattError, match='at least'): split_normal(2)
     with pytest.raises(VattError, match='at least'): fit_learned(_smooth(2, 3, 64, 64), 'resnet18', steps=1)
+
+def test_learner_serves_anomaly_map(tmp_path):
+    "train(path, normal=...) gives a Learner whose get_maps/explain serve 'anomaly_map', and CAMs are refused with the method named."
+    import vatt.explain  # noqa: F401 (learn.get_maps, learn.explain)
+    from vatt.learner import train
+    from vatt.data import make_surfaces
+    good = make_surfaces(tmp_path/'good', n_per_class=10, size=(64, 96), seed=0, classes=('ok',), photos=('brick',))
+    learn = train(good, normal='ok', anomaly='knn')
+    res = learn.get_maps(methods=['anomaly_map'])
+    (key, maps), = res.items()
+    assert key == ('anomaly_map', 'knn') and maps.maps.shape == (2, 1, 64, 96) and 0 <= float(maps.maps.min()) <= float(maps.maps.max()) < 1
+    with pytest.raises(VattError, match="'anomaly_map'"): learn.get_maps(methods=['gradcam'])
+    with pytest.raises(VattError, match='not used'): train(good, normal='ok', masks='dataset')
+    with pytest.raises(VattError, match=r"the folders are \['ok'\]"): train(good, normal='bad')
