@@ -7,9 +7,9 @@ peak memory is its own; every finished run is appended to the JSON file at once.
 
     python bench/anomaly.py --size 288 384 --seeds 0 --methods knn learned --out bench/anomaly_288.json
 """
-import argparse, json, os, resource, subprocess, sys, time
+import argparse, json, resource, subprocess, sys, time
 from pathlib import Path
-import numpy as np, torch
+import torch
 
 def data(root, size, n_train, n_val, n_test):
     from vatt.data import make_surfaces

@@ -409,10 +409,10 @@ def load_model(path:str|Path, # a model.pkl written by `learn.export` (vatt trai
 
 # %% ../nbs/05_learner.ipynb #a17e0002
 from .anomaly import (AnomalyModel, fit_knn, fit_learned, calibrate, split_normal, to_batch, is_mvtec, read_mvtec,
-                          score_large, is_anomaly_model, MIN_GOOD)
+                          score_large, MIN_GOOD)
 from .defects import OK_NAMES
 from .data import VattImage, _IMG_EXTS
-from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, IndexSplitter, Normalize, imagenet_stats, Resize, ResizeMethod
+from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, IndexSplitter, Normalize, imagenet_stats
 import numpy as np, pandas as pd, time as _time
 from PIL import Image
 

@@ -281,7 +281,7 @@ def explain_report(learn:Learner, # a trained Learner (`vatt.learner.load_model`
     return dict(metrics=m, cam=rep.metrics['cam'], not_learned=rep.metrics['not_learned'], report=str(page), learn=learn)
 
 # %% ../nbs/10_report.ipynb #a17e1002
-from .anomaly import evaluate_anomaly, read_mvtec, mvtec_masks, is_mvtec, AnomalyModel, anomaly_unit, to_batch, score_large
+from .anomaly import evaluate_anomaly, read_mvtec, mvtec_masks, is_mvtec, anomaly_unit, to_batch, score_large
 from .learner import train_normal
 
 def _anomaly_figure(model, items, types, masks, scores, n:int=6):
