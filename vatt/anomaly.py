@@ -161,7 +161,7 @@ def patch_features(model:nn.Module, x:torch.Tensor, # a normalised batch (B, 3, 
     out = []
     for f in feats:
         f = F.avg_pool2d(f.float(), agg, 1, agg // 2, count_include_pad=False) if agg > 1 else f.float()
-        s = h // f.shape[-2]
+        s = max(1, round(h / f.shape[-2]))  # the stride ratio (odd sizes: 163 cells over 82)
         out.append(f if s == 1 else F.interpolate(f, scale_factor=s, mode='bilinear', align_corners=False)[..., :h, :w])
     return torch.cat(out, 1)
 
@@ -238,7 +238,7 @@ class AnomalyModel(nn.Module):
             inter = self.net.body.forward_intermediates(x, indices=self.net.idx, intermediates_only=True)
             p = defect_prob(self.net.decoder(inter)[0])[:, None]
             score = F.avg_pool2d(p, 5, 1, 2, count_include_pad=False).flatten(1).amax(1)
-            s = H // p.shape[-2]
+            s = max(1, round(H / p.shape[-2]))
         else:
             f = patch_features(self.net, x, self.idx)
             B, C, h, w = f.shape
@@ -246,7 +246,7 @@ class AnomalyModel(nn.Module):
             d, j = nn_search(q, self.bank)
             p = d[:, 0].view(B, 1, h, w)
             score = self._reweighted(q.view(B, -1, C), d[:, 0].view(B, -1), j[:, 0].view(B, -1))
-            s = H // h
+            s = max(1, round(H / h))
         m = F.interpolate(p, scale_factor=s, mode='bilinear', align_corners=False) if s > 1 else p
         m = F.pad(m, (0, max(0, W - m.shape[-1]), 0, max(0, H - m.shape[-2])), mode='replicate')[..., :H, :W]
         if self.method == 'knn' and self.sigma: m = gaussian_blur(m, self.sigma)
