@@ -19,8 +19,8 @@ from .evaluate import NOT_LEARNED_ADVICE
 from .report import train_report, explain_report, check_apart, Staged
 
 # %% auto #0
-__all__ = ['MIN_SIZE', 'DEMO', 'TRAIN', 'COMMANDS', 'parser', 'check_args', 'demo', 'train_cmd', 'explain_cmd', 'explain_image',
-           'predict_cmd', 'main']
+__all__ = ['MIN_SIZE', 'DEMO', 'TRAIN', 'COMMANDS', 'DEMO_NORMAL', 'parser', 'check_args', 'demo', 'train_cmd', 'explain_cmd',
+           'explain_image', 'predict_cmd', 'anomaly_train_cmd', 'anomaly_demo', 'anomaly_predict_cmd', 'main']
 
 # %% ../nbs/11_cli.ipynb #850466b2
 def _common(p, arch, epochs, lr, bs, size, pool='avg'):
@@ -46,6 +46,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument('--n', type=int, default=None, help='images per class (default 200; surfaces 150)')
     d.add_argument('--pass-share', type=float, default=None, help='share of "pass" images, e.g. 0.02')
     d.add_argument('--seed', type=int, default=0)
+    d.add_argument('--normal', action='store_true', help='train on good surfaces only (an anomaly detector) and report on defects with their masks')
+    d.add_argument('--anomaly', choices=('learned', 'knn'), default=None, help="with --normal: 'learned' (default) or 'knn'")
     t = sub.add_parser('train', help='train on an image folder <PATH>/<class>/<image> and write a report')
     t.add_argument('path', type=Path)
     _common(t, None, None, None, None, None, None)
@@ -58,6 +60,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument('--classes', nargs='+', default=None, help='use only these classes')
     t.add_argument('--no-pretrained', action='store_true', help='start from random weights')
     t.add_argument('--weights', type=Path, default=None, help='a local pretrained weights file (.safetensors/.pth)')
+    t.add_argument('--normal', nargs='?', const=True, default=None, metavar='CLASS', help='train on good images only (an anomaly detector): '
+                   'the class folder CLASS (default: the one named ok/good/pass), or every image of PATH; an MVTec AD category is read as it is')
+    t.add_argument('--anomaly', choices=('learned', 'knn'), default=None, help="the anomaly detector: 'learned' (default: a decoder trained "
+                   "on synthetic anomalies) or 'knn' (a PatchCore-style memory bank)")
     e = sub.add_parser('explain', help='score where a trained model looks on an image folder and write a report, '
                                        'or explain one image (top classes and their maps)')
     e.add_argument('model', type=Path, help='the model.pkl that vatt train / vatt demo wrote (fastai learn.export)')
@@ -188,6 +194,79 @@ def predict_cmd(args, out:Path) -> dict:
     return dict(csv=str(csv), n=len(df), overlays=len(overlays))
 
 COMMANDS = dict(demo=demo, train=train_cmd, explain=explain_cmd, predict=predict_cmd)
+
+# %% ../nbs/11_cli.ipynb #a17e2002
+from .anomaly import is_mvtec, is_anomaly_model, score_large, anomaly_unit, to_batch
+from .report import anomaly_report
+from .data import read_mask
+
+DEMO_NORMAL = dict(arch='resnet18', size=[192, 144], n=150, anomaly='learned', steps=300, crop=(96, 96))  # --size is W H
+
+def _wants_anomaly(args) -> bool:
+    "Whether `vatt train` trains on good images only: --normal, --anomaly, or an MVTec AD category without --masks."
+    return getattr(args, 'normal', None) not in (None, False) or getattr(args, 'anomaly', None) is not None or \
+           (args.cmd == 'train' and args.masks is None and is_mvtec(args.path))
+
+def _anomaly_summary(res):
+    a = res.get('anomaly')
+    if a: print(f"image AUROC {a['all']['image_auroc']:.4f}, pixel AUROC {a['all'].get('pixel_auroc', float('nan')):.4f}, "
+                f"AUPRO {a['all'].get('aupro', float('nan')):.4f}, recall {a['all']['recall']:.3f} at a false-reject rate of "
+                f"{a['all']['false_reject_rate']:.3f} (threshold {a['all']['threshold']:.4g})")
+    print(f"trained in {res['run']['fit_seconds']} s on {res['run']['n_train']} good images; report: {res['report']}")
+
+def anomaly_train_cmd(args, out:Path) -> dict:
+    "`vatt train PATH --normal [CLASS] --anomaly learned|knn`: an anomaly detector from good images only, and its report."
+    size = (args.size[1], args.size[0]) if args.size is not None else None
+    print(f"training a {args.anomaly or 'learned'} anomaly detector on the good images of {args.path}" + (' (MVTec AD layout)' if is_mvtec(args.path) else ''))
+    res = anomaly_report(args.path, out, title=f'vatt train: {args.path} (good images only)', normal=True if args.normal in (None, True) else args.normal,
+                         anomaly=args.anomaly or 'learned', arch=args.arch or 'resnet18', size=size, masks=args.masks, weights=args.weights)
+    _anomaly_summary(res)
+    return res
+
+def anomaly_demo(args, out:Path) -> dict:
+    "`vatt demo --data surfaces --normal`: trains on good real surfaces only, reports on surfaces with defects and their masks."
+    if args.data != 'surfaces': raise VattError("--normal trains on good images only and reports on defects with masks: use it with --data surfaces")
+    d = DEMO_NORMAL
+    n, (W, H), seed = args.n or d['n'], args.size or d['size'], args.seed
+    def test(folder):
+        ts = make_surfaces(folder/'test', n_per_class=max(2, n // 5), size=(H, W), seed=seed + 1, split='test')
+        return [(p, 'good' if c == 'ok' else c, read_mask(ts/'masks'/c/p.name)) for c in ('ok', 'scratch', 'crack', 'stain') for p in sorted((ts/c).glob('*.png'))]
+    anomaly = args.anomaly or d['anomaly']
+    print(f'generating {n} good real-surface images ({W}x{H}) to train on, and a test set with defects from the other half of the photographs')
+    res = anomaly_report(lambda folder: make_surfaces(folder/'data', n_per_class=n, size=(H, W), seed=seed, classes=('ok',)), out, test=test,
+                         title='vatt demo: real surfaces, trained on good images only', normal='ok', anomaly=anomaly, arch=args.arch or d['arch'],
+                         seed=seed, **(dict(size=d['crop'], steps=d['steps']) if anomaly == 'learned' else {}))
+    _anomaly_summary(res)
+    return res
+
+def anomaly_predict_cmd(args, out:Path, learn) -> dict:
+    "`vatt predict MODEL PATH` for an anomaly model: `score` and `anomalous` per image (and, with --cam, one map overlay each)."
+    import matplotlib.pyplot as plt
+    from PIL import Image
+    df = learn.predict_anomaly(args.path)
+    csv = Path(args.csv) if args.csv else out/'predictions.csv'
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(csv, index=False)
+    if args.cam:
+        m = learn.model
+        for f in df.file:
+            im = Image.open(Path(args.path)/f).convert('RGB')
+            _, amap = score_large(m, to_batch([im]))
+            fig, ax = plt.subplots(figsize=(im.width / 100, im.height / 100), dpi=100)
+            ax.imshow(im); ax.imshow(anomaly_unit(amap, m.pixel_ref).numpy(), cmap='inferno', alpha=0.5, vmin=0, vmax=1); ax.axis('off')
+            dest = Path(args.cam)/Path(f).with_suffix('.png'); dest.parent.mkdir(parents=True, exist_ok=True)
+            save_fig(fig, dest, close=True)
+    print(f"{len(df)} images: {int(df.anomalous.sum())} anomalous (score above {float(learn.model.threshold):.4g}); csv: {csv}")
+    return dict(csv=str(csv), n=len(df), anomalous=int(df.anomalous.sum()))
+
+_PLAIN = dict(COMMANDS)
+def _train(args, out): return anomaly_train_cmd(args, out) if _wants_anomaly(args) else _PLAIN['train'](args, out)
+def _demo(args, out): return anomaly_demo(args, out) if args.normal else _PLAIN['demo'](args, out)
+def _predict(args, out):
+    learn = load_model(args.model)
+    return anomaly_predict_cmd(args, out, learn) if is_anomaly_model(learn.model) else _PLAIN['predict'](args, out)
+COMMANDS.update(train=_train, demo=_demo, predict=_predict)
+
 
 # %% ../nbs/11_cli.ipynb #5f61251b
 def _print_warning(message, category, filename, lineno, file=None, line=None):

@@ -22,7 +22,8 @@ from .defects import DefectNet, DefectLoss, MaskCrop, defect_dls, cls_accuracy, 
 # %% auto #0
 __all__ = ['POOLS', 'DEFECT_RECIPE', 'PLAIN', 'close_archs', 'check_arch', 'PretrainedUnavailable', 'pretrained_source',
            'History', 'input_size', 'fixed_input_size', 'check_input_size', 'ChannelsFirst', 'channels_last_features',
-           'linear_head', 'make_learner', 'param_counts', 'stage_names', 'defect_learner', 'train', 'load_model']
+           'linear_head', 'make_learner', 'param_counts', 'stage_names', 'defect_learner', 'train', 'load_model',
+           'normal_items', 'train_normal']
 
 # %% ../nbs/05_learner.ipynb #11a57428
 def close_archs(name:str, n:int=6) -> list[str]:
@@ -358,9 +359,15 @@ def train(arch:str|None=None, # any timm model name; None: resnet18 (with masks:
           freeze_epochs:int=1, # head-only epochs before unfreezing, when pretrained
           cbs:list|None=None, # more fastai callbacks
           seed:int|None=None, # makes training reproducible (fastai `set_seed`, reproducible on the CPU)
+          normal=None, # train on good images only: a class folder ('ok'), True (the ok/good/pass folder, or a folder of images), or an MVTec AD category
+          anomaly:str|None=None, # with `normal`: 'learned' (default) or 'knn' (see `train_normal`)
           **kwargs, # to `make_learner`, `vision_learner` and `timm.create_model` (e.g. `drop_path_rate`); with masks, to `defect_learner`
          ) -> Learner:
     "Fine-tune the timm model `arch` on `data` (and, with `masks`, learn the defect map too); returns the trained Learner."
+    if normal is not None or anomaly is not None:  # good images only: `train(path, normal='ok')` reads the path as the data
+        if data is None and arch is not None and Path(arch).exists(): arch, data = None, arch
+        return train_normal(data, True if normal is None else normal, anomaly or 'learned', arch=arch or 'resnet18', size=size, masks=masks,
+                            seed=0 if seed is None else seed, weights=weights, valid_pct=valid_pct)
     d = DEFECT_RECIPE if masks is not None else PLAIN
     given = dict(arch=arch, epochs=epochs, lr=lr, bs=bs, size=size, pool=pool, crop=crop)
     arch, epochs, lr, bs, size, pool, crop = (v if v is not None else d[k] for k, v in given.items())
@@ -418,3 +425,105 @@ def load_model(path:str|Path, # a model.pkl written by `learn.export` (vatt trai
     warnings.warn(f'{path} is a Python pickle (fastai saves models so), which can run any code it holds: load only model files '
                   'that you or someone you trust wrote')
     return learn
+
+# %% ../nbs/05_learner.ipynb #a17e0002
+from .anomaly import (AnomalyModel, fit_knn, fit_learned, calibrate, split_normal, to_batch, is_mvtec, read_mvtec,
+                          score_large, MIN_GOOD)
+from .defects import OK_NAMES
+from .data import VattImage, _IMG_EXTS
+from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, IndexSplitter, Normalize, imagenet_stats
+import numpy as np, pandas as pd, time as _time
+from PIL import Image
+
+def _normal_label(item): return 'normal'
+
+def _imgs(folder): return sorted(q for q in Path(folder).iterdir() if q.is_file() and q.suffix.lower() in _IMG_EXTS)
+
+def normal_items(path, # an image folder, a folder of class folders, or an MVTec AD category
+                 normal=True, # a class folder name, or True: the ok/good/pass/normal folder, or all images of a flat folder
+                ) -> list[Path]:
+    "The good images `train_normal` reads, or a `VattError` saying which folders there are."
+    path = Path(path)
+    if not path.is_dir(): raise VattError(f'{path} is not a folder: give a folder of good images, of class folders, or an MVTec AD category')
+    if is_mvtec(path) and normal in (True, 'good'): items = read_mvtec(path)['train']
+    else:
+        subs = sorted(d.name for d in path.iterdir() if d.is_dir() and _imgs(d))
+        if isinstance(normal, str):
+            if normal not in subs: raise VattError(f'--normal {normal!r}: no folder {path/normal} with images; the folders are {subs or "none"}')
+            items = _imgs(path/normal)
+        elif subs:
+            ok = [s for s in subs if s.lower() in OK_NAMES]
+            if len(ok) != 1: raise VattError(f'which folder holds the good images? {"several: " + str(ok) if ok else "none is named " + "/".join(OK_NAMES[:3])}; '
+                                             f'give --normal CLASS (train(..., normal=CLASS)), one of {subs}')
+            items = _imgs(path/ok[0])
+        else: items = _imgs(path)
+    if not items: raise VattError(f'no images in {path}: give a folder of good images')
+    return items
+
+def _load(items, size):
+    "Normalised batch of `items`, resized to `size` (h, w) if given; else all must be of one size."
+    ims = [Image.open(i).convert('RGB') for i in items]
+    if size is not None: ims = [im.resize((size[1], size[0]), Image.BILINEAR) for im in ims]
+    sizes = {im.size for im in ims}
+    if len(sizes) > 1: raise VattError(f'the good images have {len(sizes)} sizes (e.g. {sorted(sizes)[:3]} as width x height): give size=(height, width) '
+                                       '(--size W H) to resize them, or images of one size')
+    return to_batch([np.asarray(im) for im in ims])
+
+def train_normal(data, # an image folder, a folder of class folders, or an MVTec AD category
+                 normal=True, # the class folder of good images, or True (see `normal_items`)
+                 anomaly:str='learned', # 'learned' (DefectNet on synthetic anomalies) or 'knn' (PatchCore-style memory bank)
+                 arch:str='resnet18', # any timm model with `forward_intermediates`
+                 size:tuple|None=None, # learned: (h, w) of the training crops (default (128, 128)); knn: resize the images to it
+                 steps:int=300, # learned: optimiser steps
+                 frr:float=0.01, # false-reject rate of the threshold
+                 valid_pct:float=0.2, # share of the good images held out for the threshold
+                 masks=None, # not used: normal-only training reads no masks (a `VattError` says where to give them)
+                 weights=None, # knn: a local weights file for the encoder
+                 seed:int=0, **kwargs, # to `fit_learned` or `fit_knn`
+                ) -> Learner:
+    "Train an anomaly detector on good images only; the Learner's model is an `AnomalyModel` with its threshold."
+    if anomaly not in ('learned', 'knn'): raise VattError(f"anomaly={anomaly!r}: use 'learned' or 'knn'")
+    if masks is not None: raise VattError('masks are not used when training on good images only (nothing defective is read for training); '
+                                          'give them to the report instead: vatt explain MODEL PATH --masks DIR, or an MVTec AD ground_truth/ folder')
+    if data is None: raise VattError('no data: give a folder of good images (or of class folders, with normal=CLASS)')
+    items = normal_items(data, normal)
+    need = MIN_GOOD[anomaly] + 2
+    if len(items) < need: raise VattError(f'{len(items)} good images in {data}: the {anomaly!r} method needs at least {need} '
+                                          f'({MIN_GOOD[anomaly]} to train on, 2 held out for the threshold)')
+    set_seed(seed, reproducible=True)
+    x = _load(items, size if anomaly == 'knn' else None)
+    tr, ho = split_normal(len(items), valid_pct, seed)
+    t0 = _time.time()
+    if anomaly == 'knn':
+        from vatt.anomaly import encoder
+        m = fit_knn(x[tr], arch, net=encoder(arch, weights=weights) if weights else None, seed=seed, calibrate=True, **kwargs)
+    else: m = fit_learned(x[tr], arch, crop=tuple(size or (128, 128)), steps=steps, seed=seed, **kwargs)
+    calibrate(m, x[ho], frr)
+    fit_s = _time.time() - t0
+    hw = tuple(x.shape[-2:])
+    dblock = DataBlock(blocks=(ImageBlock(VattImage), CategoryBlock(vocab=['normal', 'anomalous'])), get_y=_normal_label,
+                       splitter=IndexSplitter(ho), batch_tfms=[Normalize.from_stats(*imagenet_stats)])
+    dls = dblock.dataloaders(items, bs=8, path=Path(data), num_workers=0)
+    learn = Learner(dls, m, loss_func=DefectLoss(weight=0), metrics=[])
+    learn.vatt_info = dict(arch=arch, pretrained=weights is not None, weights=str(weights) if weights else 'random (normal-only training)',
+                           head='anomaly', pool=None, anomaly=anomaly, normal=str(normal), threshold=float(m.threshold), false_reject_rate=frr,
+                           n_train=len(tr), n_held_out=len(ho), fit_seconds=round(fit_s, 1), input_size=hw, img_size=None,
+                           crop=list(size or (128, 128)) if anomaly == 'learned' else None, resize=list(size) if anomaly == 'knn' and size else None,
+                           mvtec=is_mvtec(data))
+    return learn
+
+@patch
+def predict_anomaly(self:Learner, path, # a folder of images (searched recursively) or a list of image files
+                   ) -> pd.DataFrame:
+    "One row per image: file, `score` (at the image's own resolution) and `anomalous` (score above the stored threshold)."
+    m = next((mod for mod in self.model.modules() if isinstance(mod, AnomalyModel)), None)
+    if m is None: raise VattError('this model is a classifier, not an anomaly model: use learn.predict_folder')
+    root = Path(path) if not isinstance(path, (list, tuple)) else None
+    items = list(path) if root is None else sorted(q for q in root.rglob('*') if q.is_file() and q.suffix.lower() in _IMG_EXTS)
+    if not items: raise VattError(f'no images under {path}')
+    rs = self.vatt_info.get('resize')  # knn trained on resized images scores them resized the same way
+    scores = [score_large(m.eval(), _load([i], rs))[0] for i in items]
+    thr = float(m.threshold)
+    return pd.DataFrame({'file': [str(Path(i).relative_to(root)) if root else str(i) for i in items], 'score': scores,
+                         'anomalous': [s > thr for s in scores]})
+

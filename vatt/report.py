@@ -23,7 +23,7 @@ from .evaluate import evaluate, not_learned, NOT_LEARNED_ADVICE, plot_curves, pl
 
 # %% auto #0
 __all__ = ['REPORT_METHODS', 'is_report', 'Staged', 'Report', 'check_apart', 'report_model', 'maps_section', 'train_report',
-           'explain_report']
+           'explain_report', 'anomaly_report']
 
 # %% ../nbs/10_report.ipynb #4fe12ec8
 _CSS = '''body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -358,3 +358,61 @@ def explain_report(learn:Learner, # a trained Learner (`vatt.learner.load_model`
         m = report_model(learn, rep, dl, masks, curves=False)
         page = rep.save()
     return dict(metrics=m, cam=rep.metrics['cam'], not_learned=rep.metrics['not_learned'], report=str(page), learn=learn)
+
+# %% ../nbs/10_report.ipynb #a17e1002
+from .anomaly import evaluate_anomaly, read_mvtec, mvtec_masks, is_mvtec, anomaly_unit, to_batch, score_large
+from .learner import train_normal
+
+def _anomaly_figure(model, items, types, masks, scores, n:int=6):
+    "The highest-scored test images of each kind, their anomaly maps and true masks."
+    import matplotlib.pyplot as plt, numpy as np
+    from PIL import Image
+    order = np.argsort(scores)[::-1]
+    pick = list(dict.fromkeys([i for i in order if types[i] != 'good'][:n - 2] + [i for i in order if types[i] == 'good'][:2]))
+    fig, axs = plt.subplots(3, len(pick), figsize=(2.2 * len(pick), 6.2), squeeze=False)
+    for j, i in enumerate(pick):
+        _, m = score_large(model, to_batch([items[i]]))
+        axs[0, j].imshow(Image.open(items[i]).convert('RGB')); axs[0, j].set_title(f'{types[i]}\nscore {scores[i]:.3g}', fontsize=8)
+        axs[1, j].imshow(anomaly_unit(m, model.pixel_ref).numpy(), cmap='inferno', vmin=0, vmax=1)
+        if masks[i] is not None: axs[2, j].imshow(masks[i], cmap='gray')
+    for a in axs.flat: a.axis('off')
+    return fig
+
+def anomaly_report(data, # good images (a folder, class folders with `normal`, or an MVTec AD category), or a function rep_folder -> that
+                   out:str|Path, # the report folder
+                   test=None, # [(image, type, bool mask or None)], 'good' the normal type; default the MVTec test set, if any
+                   title:str='vatt anomaly report', **kwargs, # to `train_normal` (normal, anomaly, arch, size, ...)
+                  ) -> dict:
+    "Train an anomaly detector on good images, save it, and report image/pixel AUROC, AUPRO and the threshold per defect type."
+    with Report(out, title) as rep:
+        data = data(rep.out) if callable(data) else data
+        if callable(test): test = test(rep.out)
+        learn = train_normal(data, **kwargs)
+        learn.export(rep.out/'model.pkl')
+        info = {k: (list(v) if isinstance(v, tuple) else v) for k, v in learn.vatt_info.items()}
+        rep.section('Run', f"{info['anomaly']} anomaly detector ({info['arch']}) trained on {info['n_train']} good images of {data}; threshold "
+                           f"{info['threshold']:.4g} at a {100 * info['false_reject_rate']:g} % false-reject rate on {info['n_held_out']} held-out "
+                           'good images; the model is model.pkl (vatt predict model.pkl <images>)')
+        if not info['pretrained']: rep.text(f"Weights: {info['weights']}.", note=True)
+        rep.table(info)
+        rep.metrics['run'] = info
+        if test is None and is_mvtec(data):
+            mv = read_mvtec(data)['test']
+            test = [(im, t, mk) for (im, t, _), mk in zip(mv, mvtec_masks(mv))]
+        res = None
+        if test:
+            items, types, masks = zip(*test)
+            res = evaluate_anomaly(learn.model, list(items), list(types), list(masks), normal='good')
+            scores = res.pop('scores')
+            rows = [dict(type=t, **{k: v for k, v in r.items()}) for t, r in res.items()]
+            rep.section('Anomaly detection', 'Image AUROC, pixel AUROC and AUPRO (per-region overlap up to 30 % false-positive rate, '
+                        "as MVTec AD defines it), each defect type against the good test images; 'all' pools them. "
+                        'False-reject rate and recall at the stored threshold.')
+            rep.table(rows)
+            rep.figure(_anomaly_figure(learn.model, list(items), list(types), list(masks), scores), 'anomaly_maps',
+                       'the highest-scored test images: image, anomaly map (0.5 = the 99.9 % level of good pixels), true mask')
+            rep.metrics['anomaly'] = res
+        else: rep.text('No test images with defects: give an MVTec AD category, or use vatt explain on labelled images.', note=True)
+        page = rep.save()
+    return dict(anomaly=res, run=info, report=str(page), learn=learn)
+
