@@ -6,7 +6,7 @@ target classes, kept on the device, any timm model and input size."""
 
 # %% ../nbs/03_cam.ipynb #b04ba95c
 from __future__ import annotations
-import contextlib, weakref
+import contextlib, weakref, warnings
 from dataclasses import dataclass
 from typing import Callable
 import numpy as np, torch, torch.nn.functional as F
@@ -14,10 +14,11 @@ from torch import nn
 from .core import VattError, unwrap, timm_core, eval_mode, logits_of
 
 # %% auto #0
-__all__ = ['MAP_METHODS', 'PROBES', 'default_layer', 'get_layer', 'to_nchw', 'layer_name', 'candidate_layers', 'capture',
-           'hook_count', 'MapMethod', 'map_method', 'get_method', 'gradcam', 'gradcam_pp', 'xgradcam', 'hirescam',
-           'layercam', 'eigencam', 'minmax', 'resize_maps', 'rf_offset', 'resolve_targets', 'Maps', 'MapRequest',
-           'finish_maps', 'CamProbe', 'compute_maps', 'compute_map', 'scorecam', 'original_cam']
+__all__ = ['MAP_METHODS', 'PROBES', 'FAST_SCORECAM_KEEP', 'default_layer', 'get_layer', 'to_nchw', 'layer_name',
+           'candidate_layers', 'capture', 'hook_count', 'MapMethod', 'map_method', 'get_method', 'gradcam',
+           'gradcam_pp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'minmax', 'resize_maps', 'rf_offset',
+           'resolve_targets', 'Maps', 'MapRequest', 'finish_maps', 'CamProbe', 'compute_maps', 'compute_map',
+           'scorecam', 'scorecam_fast', 'original_cam']
 
 # %% ../nbs/03_cam.ipynb #85602b53
 def default_layer(model:nn.Module) -> str:
@@ -292,6 +293,10 @@ def finish_maps(raw:torch.Tensor, # (B, K, h, w) raw maps
     m = minmax(torch.nan_to_num(raw.float()).clamp(min=0)).view(B * K, h, w)
     return resize_maps(m, size, mode, offset).view(B, K, *size)
 
+def _e_g(model):
+    try: return f', e.g. {default_layer(model)!r}'
+    except VattError: return ''
+
 class CamProbe:
     "The CAM layers' activations, their gradients per target class, and the maps of every CAM method requested."
     def __init__(self, model, methods, req, hooks):
@@ -299,19 +304,30 @@ class CamProbe:
         self.specs = [(layer_name(model, l), [get_layer(model, s)[1] for s in (l if isinstance(l, (list, tuple)) else [l])]) for l in req.layers]
         self.mods = list(dict.fromkeys(m for _, ms in self.specs for m in ms))
         self.outs = hooks.enter_context(capture(model, self.mods))
+        self.names = [get_layer(model, m)[0] for m in self.mods]
         self.grad_methods = [m for m in methods if m.kind == 'gradient']
         self.raw = {}
 
     def after_forward(self, x, logits, t):
-        if any(o is None for o in self.outs): raise VattError('a target layer was not used in the forward pass: pick another layer')
+        for n, o in zip(self.names, self.outs):
+            if o is None: raise VattError(f'the target layer {n!r} was not used in the forward pass: pick another layer')
         self.A = [to_nchw(o, self.model, self.req.input_hw).detach().float() for o in self.outs]
+        for n, A in zip(self.names, self.A):
+            if not torch.isfinite(A).all(): raise VattError(f'the output of layer {n!r} is not finite (NaN or inf): its maps would be flat; '
+                                                            'check the weights (a diverged training, an fp16 overflow) and the input')
 
     @property
     def wrt(self): return list(self.outs) if self.grad_methods else []
 
     def take_grads(self, j, grads):
         for i, (A, G) in enumerate(zip(self.A, grads)):
+            n = self.names[i]
+            if G is None: raise VattError(f'the logits do not depend on layer {n!r} (its gradient is None): its gradient maps would be '
+                                          f'flat; pick a layer on the path to the output{_e_g(self.model)}')
             G = to_nchw(G, self.model, self.req.input_hw).float()
+            if not torch.isfinite(G).all(): raise VattError(f'the gradient at layer {n!r} is not finite (NaN or inf): its maps would be flat')
+            if not G.any(): warnings.warn(f'the gradient at layer {n!r} is zero for every image of a batch: its gradient maps are flat '
+                                          '(the logits do not depend on it, or its units are saturated)')
             for m in self.grad_methods: self.raw.setdefault((m.name, i), []).append(_zero_if_rounding(m.fn(A, G), A, G))
 
     def _raw(self, m, i, x, t):
@@ -336,12 +352,18 @@ PROBES = {'gradient': CamProbe, 'activation': CamProbe, 'forward': CamProbe}
 
 # %% ../nbs/03_cam.ipynb #7a3396e2
 def _as_input(x, model):
-    "A plain tensor batch on the model's device."
+    "A plain tensor batch on the model's device, in its dtype."
     x = torch.as_tensor(x).as_subclass(torch.Tensor)  # fastai's TensorImage would propagate to logits and maps
     if x.ndim != 4: raise VattError(f'expected a batch of images (B, 3, H, W), got shape {tuple(x.shape)}')
     if len(x) == 0: raise VattError('an empty batch: give at least one image')
     if x.is_floating_point() is False: raise VattError(f'the batch is {x.dtype}: give normalised float images, as the DataLoaders make them')
-    return x.to(next(model.parameters()).device)
+    p = next(model.parameters())
+    return x.to(p.device, p.dtype if p.is_floating_point() else x.dtype)  # a half-precision model takes half-precision input
+
+def _no_autocast(device_type):
+    "Autocast off on `device_type` (fp32 maps of an fp32 model under a caller's autocast)."
+    try: return torch.autocast(device_type, enabled=False)
+    except RuntimeError: return contextlib.nullcontext()  # a device type autocast does not know
 
 def _built_for(model):
     "The input size a fixed-size model was built for, e.g. (224, 224), or None."
@@ -382,11 +404,17 @@ def compute_maps(model:nn.Module, # any classifier (a fastai Learner's model, a 
                      mode, align, chunk, attn_layers, query, head_fusion, discard_ratio)
     groups = {}
     for m in ms: groups.setdefault(PROBES[m.kind], []).append(m)
-    with torch.inference_mode(False), torch.enable_grad(), eval_mode(model):
-        x = x.detach().clone().requires_grad_(any(m.needs_grad for m in ms))
+    grad = any(m.needs_grad for m in ms)
+    # the model's own dtype whatever autocast a caller (fastai's MixedPrecision) has on: autograd.grad has no loss scaling
+    with torch.inference_mode(False), torch.set_grad_enabled(grad), _no_autocast(x.device.type), eval_mode(model):
+        x = x.detach().clone().requires_grad_(grad)
         with contextlib.ExitStack() as hooks:
             probes = [P(model, group, req, hooks) for P, group in groups.items()]
             logits = _forward(model, x)
+            bad = ~torch.isfinite(logits.detach()).all(1)
+            if bad.any(): raise VattError(f'the model gives non-finite logits (NaN or inf) for {int(bad.sum())} of {len(bad)} images '
+                                          f'(the first: image {int(bad.nonzero()[0, 0])}): their maps would be flat; check the weights '
+                                          '(a diverged training, an fp16 overflow) and the input')
             t = resolve_targets(targets, logits.detach(), k)
             for p in probes: p.after_forward(x, logits, t)
             wrt = [p.wrt for p in probes]
@@ -394,10 +422,10 @@ def compute_maps(model:nn.Module, # any classifier (a fastai Learner's model, a 
                 flat = [w for ws in wrt for w in ws]
                 for j in range(t.shape[1]):
                     gs = torch.autograd.grad(logits.gather(1, t[:, j:j + 1]).sum(), flat, retain_graph=j < t.shape[1] - 1, allow_unused=True)
-                    gs = [torch.zeros_like(w) if g is None else g for w, g in zip(flat, gs)]
                     for p, ws in zip(probes, wrt):
-                        if ws: p.take_grads(j, gs[:len(ws)]); gs = gs[len(ws):]
-                        else: p.take_grads(j, [])
+                        mine, gs = gs[:len(ws)], gs[len(ws):]
+                        if not isinstance(p, CamProbe): mine = [torch.zeros_like(w) if g is None else g for w, g in zip(ws, mine)]
+                        p.take_grads(j, mine)  # a CAM layer off the path to the logits is an error there, naming the layer
         x, logits = x.detach(), logits.detach()
         res = {}
         for p in probes:  # after the hooks are gone: Score-CAM runs the model again
@@ -416,30 +444,58 @@ def compute_map(model:nn.Module, x:torch.Tensor,
     return next(iter(res.values()))
 
 # %% ../nbs/03_cam.ipynb #84567aab
-def _chunk_size(x, n_ch, chunk):
+def _chunk_size(x, chunk):
+    "Masked images per forward pass: `chunk`, 64 on the CPU, or what half the free GPU memory holds."
     if chunk: return chunk
     if x.device.type != 'cuda': return 64
     free, _ = torch.cuda.mem_get_info(x.device)
     per_img = x[0].numel() * x.element_size() * 12  # the masked image and the activations it creates, roughly
-    return int(max(16, min(1024, free * 0.5 // per_img, n_ch)))
+    return int(max(16, min(1024, free * 0.5 // per_img)))
+
+def _unit(A):
+    "Each map of A (..., h, w) scaled to [0, 1] as Score-CAM scales it (a constant map becomes 0)."
+    flat = A.flatten(-2)
+    lo, hi = flat.min(-1)[0][..., None, None], flat.max(-1)[0][..., None, None]
+    return (A - lo) / (hi - lo + 1e-8)
+
+def _masked_scores(model, x, A, t, chans, n):
+    """Scores (len(chans[b]), K) per image: the target logits of `x[b]` masked by each channel of `chans[b]`, upsampled
+    and scaled; channels with the same scaled map (constant ones among them) share one forward pass."""
+    H, W = x.shape[-2:]
+    jobs, inverse = [], []  # jobs: (image, its unique scaled low-res map); inverse: each image's channels -> their job
+    for b, cs in enumerate(chans):
+        u, inv = torch.unique(_unit(A[b, cs]).flatten(1), dim=0, return_inverse=True)  # the same scaled map: the same masked image
+        inverse.append(inv + len(jobs))
+        jobs += [(b, m) for m in u]
+    scores = []
+    for i in range(0, len(jobs), n):  # chunks over all images' masks: memory bounded by `n`, whatever B x C
+        part = jobs[i:i + n]
+        b = torch.tensor([j[0] for j in part], device=x.device)
+        m = torch.stack([j[1] for j in part]).view(len(part), 1, *A.shape[-2:])
+        up = _unit(F.interpolate(m, size=(H, W), mode='bilinear', align_corners=True))
+        scores.append(logits_of(model(x[b] * up)).float().gather(1, t[b]))  # every target class from the one pass
+    scores = torch.cat(scores)
+    return [scores[inv] for inv in inverse]
 
 @map_method('forward')
 def scorecam(model, x, A, t, chunk=None):
     "Score-CAM maps (B, K, h, w) for targets `t` (B, K), given the activations `A` (B, C, h, w)."
-    B, C, h, w = A.shape
-    up = F.interpolate(A, size=x.shape[-2:], mode='bilinear', align_corners=True)
-    lo, hi = up.flatten(2).min(-1)[0][..., None, None], up.flatten(2).max(-1)[0][..., None, None]
-    up = (up - lo) / (hi - lo + 1e-8)
-    n = _chunk_size(x, C, chunk)
-    amp = torch.autocast('cuda', dtype=torch.bfloat16) if x.device.type == 'cuda' else contextlib.nullcontext()
-    res = []
-    with torch.no_grad(), amp:
-        for b in range(B):
-            scores = torch.cat([logits_of(model(x[b:b + 1] * up[b, i:i + n, None])).float().gather(1, t[b:b + 1].expand(len(up[b, i:i + n]), -1))
-                                for i in range(0, C, n)])  # (C, K)
-            wts = scores.softmax(0)  # over channels
-            res.append(torch.einsum('ck,chw->khw', wts, A[b]))
-    return torch.stack(res)
+    B, C = A.shape[:2]
+    with torch.no_grad():
+        scores = _masked_scores(model, x, A, t, [torch.arange(C, device=A.device)] * B, _chunk_size(x, chunk))
+        return torch.stack([torch.einsum('ck,chw->khw', s.softmax(0), A[b]) for b, s in enumerate(scores)])  # softmax over channels
+
+FAST_SCORECAM_KEEP = 1 / 8 # share of the channels Faster Score-CAM scores
+
+@map_method('forward')
+def scorecam_fast(model, x, A, t, chunk=None, keep:float=None):
+    "Faster Score-CAM: only the `keep` share of channels with the highest spatial variance scored and weighted (B, K, h, w)."
+    B, C = A.shape[:2]
+    n_keep = max(1, min(C, round(C * (keep or FAST_SCORECAM_KEEP))))
+    top = A.flatten(2).var(-1).topk(n_keep, dim=1).indices  # (B, n_keep)
+    with torch.no_grad():
+        scores = _masked_scores(model, x, A, t, list(top), _chunk_size(x, chunk))
+        return torch.stack([torch.einsum('ck,chw->khw', s.softmax(0), A[b, top[b]]) for b, s in enumerate(scores)])
 
 @map_method('forward', 'cam')
 def original_cam(model, x, A, t, chunk=None):

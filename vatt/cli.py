@@ -6,7 +6,8 @@ any image folder; `vatt explain` scores a trained model's maps on a folder (or e
 
 # %% ../nbs/11_cli.ipynb #50699dc1
 from __future__ import annotations
-import argparse, contextlib, math, signal, sys, warnings
+import argparse, contextlib, json, math, signal, sys, warnings
+import numpy as np
 from pathlib import Path
 # fastai's import-time use of torch.jit.script warns on every command; the user can do nothing about it
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
@@ -15,7 +16,7 @@ from .data import make_inspection, make_surfaces, image_items, masks_from_folder
 from .learner import load_model, input_size, check_arch, DEFECT_RECIPE
 from .explain import plot_maps, save_overlays
 from .plots import save_fig
-from .evaluate import NOT_LEARNED_ADVICE
+from .evaluate import NOT_LEARNED_ADVICE, verdict
 from .report import train_report, explain_report, check_apart, Staged
 
 # %% auto #0
@@ -81,7 +82,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('path', type=Path, help='a folder of images (searched recursively, no class folders needed)')
     p.add_argument('--csv', type=Path, default=None, help='where the predictions go (default: <out>/predictions.csv)')
     p.add_argument('--out', default=None, help='output folder (default: ./vatt_out/predict)')
-    p.add_argument('--tta', action='store_true', help="average over fastai's test-time augmentation")
+    p.add_argument('--tta', nargs='?', const=True, default=False, choices=[True, 'flips'],
+                   help="'--tta flips': average four fixed flips of each image (deterministic); '--tta': fastai's random test-time augmentation")
     p.add_argument('--cam', type=Path, default=None, help='save one Grad-CAM overlay of the predicted class per image here')
     p.add_argument('--bs', type=int, default=64, help='batch size')
     return ap
@@ -175,7 +177,26 @@ def explain_image(learn, args, out:Path) -> dict:
     for j in range(r.targets.shape[1]): print(f'{j + 1}. {vocab[int(r.targets[0, j])]} ({float(r.probs[0, j]):.3f})')
     path = output_dir(out)/f'{Path(args.path).stem}_{r.method}.png'
     save_fig(plot_maps(r, vocab, title=f'{Path(args.path).name} · {r.method}'), path, close=True)
-    return dict(maps=str(path), top=[(vocab[int(c)], float(p)) for c, p in zip(r.targets[0], r.probs[0])])
+    return dict(maps=str(path), top=[(vocab[int(c)], float(p)) for c, p in zip(r.targets[0], r.probs[0])], verdict=_model_verdict(args.model))
+
+def _model_verdict(model:Path) -> str:
+    "The verdict of the report `model` was saved with (one image cannot give one)."
+    f = Path(model).parent/'metrics.json'
+    try: m = json.loads(f.read_text())
+    except (OSError, ValueError): m = {}
+    if 'verdict' in m: return f"{m['verdict']['kind']}: {m['verdict']['sentence']} (the model's report, {f})"
+    if 'confusion' in m.get('metrics', {}): return f"{verdict(m['metrics'])} (the model's report, {f})"
+    return 'cannot tell: one image says nothing about whether the model learned; run vatt explain MODEL FOLDER on labelled images'
+
+def _labelled_verdict(df, vocab) -> str|None:
+    "The verdict on the images of a predicted folder that sit in sub-folders named as the classes (None when none do)."
+    top = df.file.map(lambda f: Path(f).parts[0] if len(Path(f).parts) > 1 else None)
+    lab = top.isin(vocab)
+    if not lab.any(): return None
+    k = len(vocab)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (top[lab].map(vocab.index).values, df.pred[lab].map(vocab.index).values), 1)
+    return str(verdict(dict(confusion=cm.tolist(), per_class={c: {} for c in vocab}))) + f' (the {int(lab.sum())} images in class folders)'
 
 def predict_cmd(args, out:Path) -> dict:
     "`vatt predict MODEL PATH`: a CSV of predictions, and with `--cam` an overlay of the predicted class per image."
@@ -191,7 +212,8 @@ def predict_cmd(args, out:Path) -> dict:
         overlays = save_overlays(learn, [Path(args.path)/f for f in df.file], cam.out, root=args.path, bs=min(args.bs, 16)) if cam else []
         if cam: cam.commit()
     print(f"{len(df)} images: " + ', '.join(f'{c} {n}' for c, n in df.pred.value_counts().items()))
-    return dict(csv=str(csv), n=len(df), overlays=len(overlays))
+    v = _labelled_verdict(df, list(learn.dls.vocab))  # sub-folders named as the classes: labels, so a verdict
+    return dict(csv=str(csv), n=len(df), overlays=len(overlays), **(dict(verdict=v) if v else {}))
 
 COMMANDS = dict(demo=demo, train=train_cmd, explain=explain_cmd, predict=predict_cmd)
 
@@ -277,6 +299,7 @@ def _summary(cmd, res):
     "What a finished command prints."
     if res.get('not_learned'): print(f"WARNING: this model has not learned: {res['not_learned']}. Its maps explain nothing. "
                                      f"To try: {NOT_LEARNED_ADVICE}.")
+    if res.get('verdict'): v = res['verdict']; print('verdict: ' + (f"{v['kind']}: {v['sentence']}" if isinstance(v, dict) else v))
     if 'metrics' in res:
         m = res['metrics']
         print(f"{'validation ' if cmd != 'explain' else ''}accuracy {m['accuracy']:.4f}, F1 (weighted) {m['f1_weighted']:.4f}"

@@ -116,10 +116,11 @@ def logits_of(out) -> torch.Tensor:
 def eval_mode(model:nn.Module, # put in eval mode for the block
               grad:bool|None=None, # True/False: gradients on/off in the block; None: as they are
              ):
-    "The model in evaluation mode for the block; its training mode restored on exit, errors included."
-    was = model.training
+    "The model in evaluation mode for the block; every module's own training flag restored on exit, errors included."
+    was = [(m, m.training) for m in model.modules()]  # `model.train(was)` would reset submodules the user froze in eval
     ctx = contextlib.nullcontext() if grad is None else torch.set_grad_enabled(grad)
     try:
         model.eval()
         with ctx: yield model
-    finally: model.train(was)
+    finally:
+        for m, t in was: m.training = t

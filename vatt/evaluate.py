@@ -6,18 +6,19 @@ learned at all, a grid of predictions and the top losses, and predictions for a 
 # %% ../nbs/09_evaluate.ipynb #2b58394e
 from __future__ import annotations
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch, pandas as pd
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
-from fastai.vision.all import Learner
+from fastai.vision.all import Learner, Callback
 from .core import VattError
 from .plots import save_fig, show_panels
 from .data import image_items, valid_dl
 
 # %% auto #0
-__all__ = ['NOT_LEARNED_ADVICE', 'plot_curves', 'Evaluation', 'evaluate', 'not_learned', 'plot_confusion', 'plot_predictions',
-           'plot_top_losses']
+__all__ = ['NOT_LEARNED_ADVICE', 'FLIPS', 'plot_curves', 'Evaluation', 'evaluate', 'Verdict', 'verdict', 'not_learned',
+           'plot_confusion', 'plot_predictions', 'plot_top_losses', 'flips_probs']
 
 # %% ../nbs/09_evaluate.ipynb #1ede4c0f
 def plot_curves(learn:Learner, path=None):
@@ -61,7 +62,8 @@ class Evaluation:
         rec = torch.where(support > 0, tp / support.clamp(min=1), torch.zeros_like(tp))
         f1 = torch.where(prec + rec > 0, 2 * prec * rec / (prec + rec).clamp(min=1e-12), torch.zeros_like(tp))
         w = support / support.sum()
-        res = dict(n=int(support.sum()), accuracy=float(tp.sum() / support.sum()))
+        res = dict(n=int(support.sum()), accuracy=float(tp.sum() / support.sum()),
+                   balanced_accuracy=float(rec[support > 0].mean()), confusion=self.confusion().tolist())
         for name, v in (('precision', prec), ('recall', rec), ('f1', f1)):
             res[f'{name}_weighted'], res[f'{name}_macro'] = float((v * w).sum()), float(v.mean())
         res['per_class'] = {c: dict(precision=float(prec[i]), recall=float(rec[i]), f1=float(f1[i]), support=int(support[i]))
@@ -77,19 +79,75 @@ def evaluate(learn:Learner, dl=None) -> Evaluation:
     return Evaluation(learn, dl, probs, targs, losses)
 
 # %% ../nbs/09_evaluate.ipynb #caf92721
+@dataclass
+class Verdict:
+    "Whether a model learned: `kind` is 'learned', 'not learned' or 'cannot tell'; `sentence` gives the numbers behind it."
+    kind: str
+    sentence: str
+    balanced_accuracy: float
+    chance: float
+    p_value: float # permutation test of the balanced accuracy against chance
+    upper: float # its 95 % upper bound
+    n: int # images
+
+    @property
+    def learned(self) -> bool: return self.kind == 'learned'
+    def __str__(self): return f'{self.kind}: {self.sentence}'
+
+def _permutation_p(cm, draws, seed):
+    "P(balanced accuracy >= the observed one) with the true classes shuffled against the predictions (fixed margins)."
+    k = len(cm)
+    y = np.repeat(np.arange(k), cm.sum(1))
+    pred = np.concatenate([np.repeat(np.arange(k), cm[c]) for c in range(k)])
+    w = 1 / (cm.sum(1)[y] * (cm.sum(1) > 0).sum())  # each image's share of the balanced accuracy when right
+    obs = (w * (pred == y)).sum()
+    rng, hits = np.random.default_rng(seed), 0
+    for i in range(0, draws, 256):
+        perm = rng.permuted(np.tile(np.arange(len(y)), (min(256, draws - i), 1)), axis=1)
+        hits += int(((w[perm] * (pred[None] == y[perm])).sum(1) >= obs - 1e-12).sum())
+    return (1 + hits) / (1 + draws)
+
+def verdict(m:dict, # `Evaluation.metrics()` (needs its 'confusion')
+            alpha:float=0.01, # significance of 'learned'
+            min_support:int=10, # images a class needs before its recall alone can say 'not learned'
+            draws:int=2000, # permutations
+            seed:int=0,
+           ) -> Verdict:
+    "Learned, not learned, or cannot tell (too few images to know), with the numbers behind it in one sentence."
+    from scipy.stats import beta
+    if 'confusion' not in m: raise VattError('verdict needs the confusion matrix: give it Evaluation.metrics()')
+    cm = np.asarray(m['confusion'], dtype=np.int64)
+    names, support = list(m['per_class']), cm.sum(1)
+    present = support > 0
+    k, n = int(present.sum()), int(cm.sum())
+    if k < 2:
+        return Verdict('cannot tell', f'the {n} images hold {k} class(es): a verdict needs images of at least two', float('nan'), 1., 1., float('nan'), n)
+    chance = 1 / k
+    rec = cm.diagonal()[present] / support[present]
+    ba = float(rec.mean())
+    smooth = (cm.diagonal()[present] + 1) / (support[present] + 2)
+    upper = float(min(1., ba + 1.645 * np.sqrt((smooth * (1 - smooth) / support[present]).sum()) / k))
+    p = _permutation_p(cm[np.ix_(present, present)], draws, seed)
+    useful = chance + (1 - chance) / 4
+    head = f'balanced accuracy {ba:.3f} on {n} images of {k} classes (chance {chance:.3f}; permutation test p = {p:.3g}'
+    blind = []
+    for c in np.flatnonzero(present):
+        if support[c] < min_support: continue
+        u = 1. if cm[c, c] == support[c] else float(beta.ppf(1 - 0.05 / k, cm[c, c] + 1, support[c] - cm[c, c]))
+        if u < chance: blind.append(f'{names[c]} ({cm[c, c]}/{support[c]} recognised, recall at most {u:.3f} with 95 % confidence)')
+    if blind:
+        return Verdict('not learned', f"it does not recognise {'; '.join(blind)}, below the {chance:.3f} of guessing; {head})", ba, chance, p, upper, n)
+    if p < alpha: return Verdict('learned', f'{head}, above chance)', ba, chance, p, upper, n)
+    if upper < useful:
+        return Verdict('not learned', f'{head}; with 95 % confidence below {upper:.3f}, under the {useful:.3f} a quarter of the way '
+                                      'from chance to perfect)', ba, chance, p, upper, n)
+    return Verdict('cannot tell', f'{head}; anywhere up to {upper:.3f} with 95 % confidence): too few images to know', ba, chance, p, upper, n)
+
 def not_learned(m:dict, # `Evaluation.metrics()`
                ) -> str|None:
-    "Why the model has not learned (a sentence), or None when it has."
-    support = {c: v['support'] for c, v in m['per_class'].items()}
-    n, top = m['n'], max(support.values())
-    base = top / n
-    noise = 2 * (base * (1 - base) / n) ** 0.5
-    if m['accuracy'] <= base + noise:
-        return (f"accuracy {m['accuracy']:.3f} is within noise of {base:.3f}, what always answering the most common class "
-                f"({max(support, key=support.get)}) scores on these {n} images")
-    blind = [c for c, v in m['per_class'].items() if v['support'] and v['recall'] == 0]
-    if blind: return f"it never recognises {', '.join(blind)} (recall 0)"
-    return None
+    "Why the model has not learned (the sentence of a 'not learned' `verdict`), or None (learned, or cannot tell)."
+    v = verdict(m)
+    return v.sentence if v.kind == 'not learned' else None
 
 NOT_LEARNED_ADVICE = ("train on the defect masks as well (train(..., masks=...), vatt train --masks DIR), pool the maximum "
                       "(pool='max', --pool max) for small defects, give more images per class, or start from pretrained "
@@ -136,18 +194,31 @@ def plot_top_losses(ev:Evaluation, k:int=10, ncols:int=5, path=None):
     return save_fig(_show_grid(ev, idxs, titles, colors, ncols, 'top losses (predicted / true)'), path)
 
 # %% ../nbs/09_evaluate.ipynb #783f7665
+class _Flip(Callback):
+    "Flip each batch's images along `dims` (a fixed test-time view)."
+    order = 0
+    def __init__(self, dims): self.dims = dims
+    def before_batch(self): self.learn.xb = (self.xb[0].flip(self.dims), *self.xb[1:])
+
+FLIPS = ((), (-1,), (-2,), (-2, -1)) # as is, mirrored left-right, upside down, both (a half turn): each keeps an X scratch an X scratch
+
+def flips_probs(learn:Learner, dl) -> torch.Tensor:
+    "Probabilities over `dl` averaged over the four fixed flips of each image (deterministic test-time augmentation)."
+    return torch.stack([learn.get_preds(dl=dl, cbs=[_Flip(d)] if d else [])[0].float() for d in FLIPS]).mean(0)
+
 @patch
 def predict_folder(self:Learner, path:str|Path, # a folder of images, searched recursively
-                   tta:bool=False, # average over fastai's test-time augmentation (`learn.tta`)
+                   tta:bool|str=False, # 'flips': average the four fixed flips (`flips_probs`); True: fastai's random test-time augmentation (`learn.tta`)
                    bs:int=64, # batch size
                   ) -> pd.DataFrame:
     "One row per image under `path`: file, predicted class, its probability, and each class's probability."
+    if tta not in (False, True, 'flips', None): raise VattError(f"tta={tta!r} unknown: use 'flips' (fixed flips), True (fastai's random augmentation) or False")
     path = Path(path)
     items, bad = image_items(path, flat=True)
     dl = self.dls.test_dl(items, bs=bs)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # fastai warns about the test loader's missing labels in tta
-        probs = (self.tta(dl=dl)[0] if tta else self.get_preds(dl=dl)[0]).float()
+        probs = (flips_probs(self, dl) if tta == 'flips' else self.tta(dl=dl)[0] if tta else self.get_preds(dl=dl)[0]).float()
     vocab = list(self.dls.vocab)
     df = pd.DataFrame({'file': [str(Path(i).relative_to(path)) for i in items], 'pred': [vocab[i] for i in probs.argmax(1)],
                        'prob': probs.max(1).values.numpy()})

@@ -19,7 +19,7 @@ from .attention import has_attention, attention_method
 from .defects import has_decoder
 from .explain import plot_maps, plot_methods, attention_figure
 from .metrics import localization_scores, pointing_game, summarize, metric_table, rank_images, plot_best_worst, describe
-from .evaluate import evaluate, not_learned, NOT_LEARNED_ADVICE, plot_curves, plot_confusion, plot_predictions, plot_top_losses
+from .evaluate import evaluate, verdict, NOT_LEARNED_ADVICE, plot_curves, plot_confusion, plot_predictions, plot_top_losses
 
 # %% auto #0
 __all__ = ['REPORT_METHODS', 'is_report', 'Staged', 'Report', 'check_apart', 'report_model', 'maps_section', 'train_report',
@@ -209,17 +209,20 @@ def report_model(learn:Learner, rep:Report,
     "Evaluate `learn` over `dl` into `rep`: metrics, whether it learned, figures, and the maps scored."
     ev = evaluate(learn, dl)
     m = ev.metrics()
-    reason = not_learned(m)
+    v = verdict(m)
+    reason = v.sentence if v.kind == 'not learned' else None
     if reason: rep.alarm(f'This model has not learned: {reason}. Its maps below explain a model that has not learned, and say '
                          f'nothing about where the defects are. To try: {NOT_LEARNED_ADVICE}.')
+    elif v.kind == 'cannot tell': rep.alarm(f'Cannot tell whether this model learned: {v.sentence}. Read its maps with care.')
     rep.section('Metrics', f"{'validation set' if dl is None else 'the images given'}, {m['n']} images")
-    rep.table({k: v for k, v in m.items() if k != 'per_class'})
+    rep.text(f'Verdict: {v}.')
+    rep.table({k: x for k, x in m.items() if k not in ('per_class', 'confusion')})
     rep.table([dict(cls=c, **v) for c, v in m['per_class'].items()], 'per class')
     if curves: rep.figure(plot_curves(learn), 'curves', 'loss and metrics per epoch')
     rep.figure(plot_confusion(ev), 'confusion', 'confusion matrix, all evaluated images')
     rep.figure(plot_predictions(ev, n=10), 'predictions', 'true vs predicted (probability), random images')
     rep.figure(plot_top_losses(ev, k=10), 'top_losses', 'highest-loss images')
-    rep.metrics.update(metrics=m, learned=reason is None, not_learned=reason)
+    rep.metrics.update(metrics=m, learned=reason is None, not_learned=reason, verdict=dict(kind=v.kind, sentence=v.sentence))
     rep.metrics['cam'] = maps_section(learn, rep, ev.dl, masks, learned=reason is None, **kwargs)
     return m
 
@@ -343,7 +346,7 @@ def train_report(data, # an image folder `<class>/<image>`, or a function rep_fo
         rep.metrics['run'] = info
         m = report_model(learn, rep)
         page = rep.save()
-    return dict(metrics=m, run=info, cam=rep.metrics['cam'], not_learned=rep.metrics['not_learned'], report=str(page), learn=learn)
+    return dict(metrics=m, run=info, cam=rep.metrics['cam'], not_learned=rep.metrics['not_learned'], verdict=rep.metrics['verdict'], report=str(page), learn=learn)
 
 def explain_report(learn:Learner, # a trained Learner (`vatt.learner.load_model`)
                    items:list, # labelled image files, classes named as in training
@@ -357,7 +360,7 @@ def explain_report(learn:Learner, # a trained Learner (`vatt.learner.load_model`
         if skipped: rep.text(f'{len(skipped)} unreadable image(s) left out: ' + ', '.join(map(str, skipped[:10])), note=True)
         m = report_model(learn, rep, dl, masks, curves=False)
         page = rep.save()
-    return dict(metrics=m, cam=rep.metrics['cam'], not_learned=rep.metrics['not_learned'], report=str(page), learn=learn)
+    return dict(metrics=m, cam=rep.metrics['cam'], not_learned=rep.metrics['not_learned'], verdict=rep.metrics['verdict'], report=str(page), learn=learn)
 
 # %% ../nbs/10_report.ipynb #a17e1002
 from .anomaly import evaluate_anomaly, read_mvtec, mvtec_masks, is_mvtec, anomaly_unit, to_batch, score_large
