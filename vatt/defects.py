@@ -9,7 +9,6 @@ defect map as one more method of the maps engine."""
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, torch, timm, torch.nn.functional as F
-from PIL import Image
 from torch import nn
 from fastai.vision.all import (Callback, DataBlock, ImageBlock, CategoryBlock, TransformBlock, PILMask, TensorMask, TensorImage,
                                RandTransform, Resize, ResizeMethod, Normalize, imagenet_stats, Brightness, Contrast, parent_label,
