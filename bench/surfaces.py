@@ -5,7 +5,8 @@ leak, several training seeds, each finished run written to a JSON-lines file as 
     python bench/surfaces.py --seeds 1 2       # the rest; runs already in --runs are skipped, so a cut run resumes
     python bench/surfaces.py & python bench/surfaces.py   # two processes share the list, each run taken once
     python bench/surfaces.py --summary         # mean ± spread over the seeds in --runs, nothing trained
-    python bench/surfaces.py --quick           # 96x128, 8 images per class, 1 epoch: checks the script (about 20 s), measures nothing
+    python bench/surfaces.py --quick           # 96x128, 8 images per class, 1 epoch, seed 0: checks the script (about 30 s), measures nothing
+    python bench/surfaces.py --table           # BENCHMARKS.md's table from the runs file
 
 The data (`make_surfaces`, data seed 0, drawn once): training images from the training quarter of every photo
 (120 per class), validation from the validation quarter (30 per class), test from the test quarter (100 per class)
@@ -20,7 +21,8 @@ at 5e-3, 30 epochs), seeded by the training seed:
 Every choice is fixed before the test sets are read: the recipe, the epochs, the CAM (method and layer) whose
 pointing game is reported, chosen on the validation images. Goals (test set, plain predictions): accuracy >= 0.90,
 the learned map's defect-vs-ok AUROC >= 0.95, its pointing game >= 0.90, training <= 600 s; accuracy with the class
-probabilities averaged over the four flips is reported apart and meets no goal."""
+probabilities averaged over the four flips is reported apart and meets no goal. Each run records its wall time and its
+CPU time (process time: with one torch thread, close to the wall time on an idle machine)."""
 import argparse, json, os, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
@@ -46,6 +48,7 @@ ap.add_argument('--epochs', type=int, default=None)
 ap.add_argument('--threads', type=int, default=None, help="torch threads (default torch's; 1 is faster on a loaded machine)")
 ap.add_argument('--runs', default=None, help='JSON-lines file: one line per finished run (default bench/surfaces_runs.jsonl; --quick: a temporary file)')
 ap.add_argument('--summary', action='store_true', help='print mean ± spread over the runs in --runs and stop')
+ap.add_argument('--table', action='store_true', help="print BENCHMARKS.md's table from the runs in --runs and stop")
 ap.add_argument('--out', default=None, help='keep the data here (default: a temporary folder)')
 args = ap.parse_args()
 if args.threads: torch.set_num_threads(args.threads)
@@ -60,7 +63,7 @@ runs = Path(args.runs or (Path(tempfile.mkdtemp())/'runs.jsonl' if args.quick el
 config = dict(recipe={k: list(v) if isinstance(v, tuple) else v for k, v in R.items()}, n_train=n - n_valid, n_valid=n_valid, n_test=n_test, data_seed=0)
 def log(*a): print(*a, flush=True)
 
-FIGS = ['train_s', 'valid_accuracy', 'test_accuracy', 'test_accuracy_flips', 'test_auroc_classifier', 'test_auroc_map', 'test_pointing_map',
+FIGS = ['train_s', 'train_cpu_s', 'valid_accuracy', 'test_accuracy', 'test_accuracy_flips', 'test_auroc_classifier', 'test_auroc_map', 'test_pointing_map',
         'test_pointing_cam', 'heldout_accuracy', 'heldout_auroc_classifier', 'heldout_auroc_map', 'heldout_pointing_map', 'heldout_pointing_cam']
 
 def done():
@@ -84,6 +87,39 @@ def summary():
         out[row]['cam'] = sorted({r['cam'] for r in rs})
     return out
 
+GOALS = dict(test_accuracy=('>=', 0.90), test_auroc_map=('>=', 0.95), test_pointing_map=('>=', 0.90), train_s=('<=', 600))
+ROWS_MD = [('test_accuracy', 'test: classification accuracy'), ('test_accuracy_flips', 'test: accuracy, probabilities averaged over the 4 flips (no goal)'),
+           ('test_auroc_map', "test: defect vs ok AUROC, the learned map's maximum"), ('test_auroc_classifier', 'test: defect vs ok AUROC, 1 − p(ok)'),
+           ('test_pointing_map', 'test: pointing game (peak within 4 px of the defect), learned map'),
+           ('test_pointing_cam', 'test: pointing game, the CAM chosen on validation'),
+           ('heldout_accuracy', 'held-out photos: accuracy'), ('heldout_auroc_map', "held-out photos: AUROC, the learned map's maximum"),
+           ('heldout_auroc_classifier', 'held-out photos: AUROC, 1 − p(ok)'), ('heldout_pointing_map', 'held-out photos: pointing game, learned map'),
+           ('heldout_pointing_cam', 'held-out photos: pointing game, the CAM chosen on validation'),
+           ('valid_accuracy', 'validation quarter: accuracy'), ('train_s', 'training time, s (wall, on the loaded machine, 1 thread)'),
+           ('train_cpu_s', 'training CPU time, s (process time, 1 thread)')]
+
+def table():
+    "BENCHMARKS.md's table: mean ± sample standard deviation over the finished seeds (their count in brackets); a goal met only when every seed meets it."
+    sm = summary()
+    def cell(row, f):
+        v = sm.get(row, {}).get(f)
+        if v is None: return '—'
+        k = len(sm[row]['seeds'])
+        fmt = (lambda x: f'{x:.0f}') if f == 'train_s' else (lambda x: f'{x:.3f}')
+        return f"{fmt(v['mean'])} ± {fmt(v['sd'])} ({k})" if v['sd'] is not None else f'{fmt(v["mean"])} (1)'
+    def goal(f):
+        if f not in GOALS: return ''
+        op, g = GOALS[f]
+        v = sm.get('multitask', {}).get(f)
+        if v is None: return f'{op} {g}: not measured'
+        ok = v['min'] >= g if op == '>=' else v['max'] <= g
+        return f"{'≥' if op == '>=' else '≤'} {g} {'✓' if ok else '✗'}"
+    lines = ['| figure | multitask (masks) | ablation (pixel loss weight 0) | whole-image classifier | goal (multitask, every seed) |', '|---|---|---|---|---|']
+    lines += [f'| {name} | ' + ' | '.join(cell(r, f) for r in ROWS) + f' | {goal(f)} |' for f, name in ROWS_MD]
+    cams = {r: sm[r]['cam'] for r in sm}
+    return '\n'.join(lines) + '\n\nCAMs chosen on validation: ' + json.dumps(cams) + '\nSeeds: ' + json.dumps({r: sm[r]['seeds'] for r in sm})
+
+if args.table: log(table()); raise SystemExit
 if args.summary:
     for row, s in summary().items(): log(row, json.dumps(s))
     raise SystemExit
@@ -159,13 +195,13 @@ for seed in seeds:
         claim = runs.with_name(f'{runs.name}.{row}-{seed}.claim')  # several processes may share the list: each run is taken once
         try: os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         except FileExistsError: log(f'{row} seed {seed}: taken by another process ({claim})'); continue
-        t0 = time.perf_counter(); learn = fit(row, seed); s = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time(); learn = fit(row, seed); s, cpu = time.perf_counter() - t0, time.process_time() - c0
         learn.remove_cb(ProgressCallback)
         log(f'{row} seed {seed}: trained in {s:.0f} s; last epoch', [round(v, 3) for v in learn.history.rows[-1]])
         pv, yv = probs(learn, items['valid'])
         cams = cam_pointing(learn, items['valid'], masks['valid'])
         cam = max(cams, key=cams.get)  # chosen on the validation images, before any test image is read
-        rec = dict(row=row, seed=seed, config=config, loss_weight=learn.vatt_info.get('loss_weight'), train_s=round(s, 1), valid_accuracy=round(float((pv.argmax(1) == yv).float().mean()), 4),
+        rec = dict(row=row, seed=seed, config=config, loss_weight=learn.vatt_info.get('loss_weight'), train_s=round(s, 1), train_cpu_s=round(cpu, 1), valid_accuracy=round(float((pv.argmax(1) == yv).float().mean()), 4),
                    cam=cam, valid_pointing_cam=round(cams[cam], 4), **scores(learn, 'test', cam), **scores(learn, 'heldout', cam),
                    threads=torch.get_num_threads(), date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
                    device=torch.cuda.get_device_name() if torch.cuda.is_available() else f'cpu ({os.cpu_count()} cores)')
