@@ -53,3 +53,28 @@ def test_bad_and_odd_images_are_reported_skipped_or_converted(tmp_path):
     assert {'grey.png', 'rgba.png', 'palette.png', 'deep16.png'} <= names
     for dl in (dls.train, dls.valid):  # a full pass over every batch: nothing crashes mid-epoch
         for xb, yb in dl: assert xb.shape[1:] == (3, 48, 64) and not xb.isnan().any()
+
+
+def _surface_cover(root):
+    "Per photo, the photo pixels the crops of the set at `root` read: each crop's quadrilateral, widened by the 2 px cubic interpolation reaches (3 with rounding)."
+    import json, cv2
+    from vatt.data import surface_photo
+    cover = {}
+    for note in json.loads((root/'dataset.json').read_text())['images'].values():
+        m = cover.setdefault(note['photo'], np.zeros(surface_photo(note['photo']).shape, np.uint8))
+        cv2.fillPoly(m, [np.round(np.array(note['crop'])).astype(np.int32)], 1)
+    return {k: cv2.dilate(m, np.ones((7, 7), np.uint8)).astype(bool) for k, m in cover.items()}
+
+
+def test_surface_splits_share_no_pixel(tmp_path):
+    "No crop of one split of the real-surface set overlaps a crop of another; 'heldout' draws from photos no other split sees."
+    from vatt.data import make_surfaces, SURFACE_PHOTOS
+    splits = ('train', 'valid', 'tune', 'test', 'heldout')
+    covers = {s: _surface_cover(make_surfaces(tmp_path/s, n_per_class=5, size=(64, 80), split=s)) for s in splits}
+    for s in ('train', 'valid', 'tune', 'test'): assert set(covers[s]) <= set(SURFACE_PHOTOS), covers[s].keys()
+    assert not set(covers['heldout']) & set(SURFACE_PHOTOS), covers['heldout'].keys()
+    for i, a in enumerate(splits):
+        for b in splits[i + 1:]:
+            for photo in set(covers[a]) & set(covers[b]):
+                shared = (covers[a][photo] & covers[b][photo]).sum()
+                assert shared == 0, f'{a} and {b} crops share {shared} pixels of {photo}'

@@ -14,6 +14,8 @@ warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', ca
 from .core import VattError, output_dir, best_precision
 from .data import make_inspection, make_surfaces, image_items, masks_from_folder, masks_from_boxes, open_rgb
 from .learner import load_model, input_size, check_arch, DEFECT_RECIPE
+from .defects import defect_dls
+from fastai.data.transforms import FuncSplitter
 from .explain import plot_maps, save_overlays
 from .plots import save_fig
 from .evaluate import NOT_LEARNED_ADVICE, verdict
@@ -127,13 +129,21 @@ def _kw(args):
     return dict(arch=args.arch, size=size, epochs=args.epochs, lr=args.lr or None, bs=args.bs,
                 class_weighted=args.class_weighted, pool=args.pool)
 
+def _surfaces(folder:Path, args, size):
+    "The demo's real-surface set: training images from the training quarter of every photo, validation images from the validation quarter."
+    n_valid = max(1, round(args.n * 0.2))
+    tr = make_surfaces(folder/'train', n_per_class=max(1, args.n - n_valid), size=size, seed=args.seed, split='train')
+    va = make_surfaces(folder/'valid', n_per_class=n_valid, size=size, seed=args.seed, split='valid')
+    items = list(image_items(tr)[0]) + list(image_items(va)[0])
+    return defect_dls(items, 'dataset', size, args.bs, splitter=FuncSplitter(lambda o: Path(o).is_relative_to(va)), path=folder)
+
 def demo(args, out:Path) -> dict:
     "`vatt demo`: a data set drawn into the report folder, a model trained on it from scratch, its report."
     _defaults(args, DEMO[args.data])
     check_arch(args.arch)  # before anything is said or drawn
     size, surfaces = (args.size[1], args.size[0]), args.data == 'surfaces'
     print(f'generating the {args.data} data set ({args.n} images per class, {args.size[0]}x{args.size[1]})')
-    if surfaces: draw = lambda folder: make_surfaces(folder/'data', n_per_class=args.n, size=size, seed=args.seed)
+    if surfaces: draw = lambda folder: _surfaces(folder/'data', args, size)  # validated on crops no training image overlaps
     else: draw = lambda folder: make_inspection(folder/'data', n_per_class=args.n, size=size, pass_share=args.pass_share, seed=args.seed)
     print(f'training {args.arch} for {args.epochs} epochs on {best_precision()}' + (', on the defect masks too' if surfaces else ''))
     title = 'vatt demo: ' + ('real surfaces, small defects, mask supervision' if surfaces else 'embedded inspection set')

@@ -15,11 +15,12 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, PILImage, R
 from .core import VattError
 
 # %% auto #0
-__all__ = ['CLASSES', 'ORIENTED', 'AUGMENTS', 'SURFACE_CLASSES', 'SURFACE_PHOTOS', 'SPLITS', 'render_inspection_image',
-           'make_inspection', 'changes_class', 'image_size', 'read_mask', 'mask_path', 'load_mask', 'match_masks',
-           'masks_from_folder', 'box_masks', 'masks_from_boxes', 'dataset_masks', 'surface_photo',
-           'render_surface_image', 'make_surfaces', 'to_rgb', 'open_rgb', 'VattImage', 'walk_images', 'image_items',
-           'stratified_splitter', 'inspection_augs', 'labelled_dls', 'image_dls', 'valid_dl', 'class_weights']
+__all__ = ['CLASSES', 'ORIENTED', 'AUGMENTS', 'SURFACE_CLASSES', 'SURFACE_PHOTOS', 'HELDOUT_PHOTOS', 'SPLITS',
+           'render_inspection_image', 'make_inspection', 'changes_class', 'image_size', 'read_mask', 'mask_path',
+           'load_mask', 'match_masks', 'masks_from_folder', 'box_masks', 'masks_from_boxes', 'dataset_masks',
+           'surface_photo', 'render_surface_image', 'make_surfaces', 'to_rgb', 'open_rgb', 'VattImage', 'walk_images',
+           'image_items', 'stratified_splitter', 'inspection_augs', 'labelled_dls', 'image_dls', 'valid_dl',
+           'class_weights']
 
 # %% ../nbs/02_data.ipynb #c43fa0eb
 CLASSES = ('pass', 'scratch_x', 'scratch_y', 'spot')
@@ -297,8 +298,22 @@ def dataset_masks(items:list, # image files of vatt's data set layout `root/<cla
 # %% ../nbs/02_data.ipynb #3c1abbf0
 SURFACE_CLASSES = ('ok', 'scratch', 'crack', 'stain')
 SURFACE_PHOTOS = ('brick', 'gravel', 'grass', 'moon')
-SPLITS = dict(train=(0.0, 0.5), test=(0.5, 1.0))  # rows of every photo each split draws its backgrounds from
-_SPLIT_ID = dict(train=0, test=1)
+HELDOUT_PHOTOS = ('immunohistochemistry', 'cell')  # photos only the 'heldout' split draws from, whole
+_GAP = 0.04  # share of a photo's side left unused between two regions
+_A, _B = (0.0, 0.5 - _GAP / 2), (0.5 + _GAP / 2, 1.0)
+SPLITS = dict(train=(_A, _A), valid=(_A, _B), tune=(_B, _A), test=(_B, _B),  # (rows, columns) of every photo, as fractions
+              heldout=((0.0, 1.0), (0.0, 1.0)))  # the whole of photos the other splits never see
+_SPLIT_ID = dict(train=0, test=1, valid=2, tune=3, heldout=4)
+_REF = 0.5 - _GAP / 2  # crops are scaled to this share of the photo's shorter side in every split (a region's side)
+
+def _check_split(split, photos):
+    "The photos `split` draws from (None: its default), or a `VattError` for an unknown split or a leak into 'heldout'."
+    if split not in SPLITS: raise VattError(f'split {split!r} unknown: use one of {tuple(SPLITS)}')
+    if photos is None: return HELDOUT_PHOTOS if split == 'heldout' else SURFACE_PHOTOS
+    if split == 'heldout' and set(photos) & set(SURFACE_PHOTOS):
+        raise VattError(f"split 'heldout' must not draw from the training photos {sorted(set(photos) & set(SURFACE_PHOTOS))}: "
+                        f'give other photos, e.g. {HELDOUT_PHOTOS}')
+    return tuple(photos)
 
 @functools.lru_cache(maxsize=None)
 def surface_photo(name:str, # a grey texture photo of `skimage.data` (e.g. 'brick', 'gravel', 'grass', 'moon')
@@ -306,7 +321,7 @@ def surface_photo(name:str, # a grey texture photo of `skimage.data` (e.g. 'bric
     "The photo `name` that scikit-image ships (no download), as float32 grey levels (H, W)."
     import skimage.data
     fn = getattr(skimage.data, name, None)
-    if fn is None: raise VattError(f'scikit-image ships no image {name!r}; use some of {SURFACE_PHOTOS}')
+    if fn is None: raise VattError(f'scikit-image ships no image {name!r}; use some of {SURFACE_PHOTOS + HELDOUT_PHOTOS}')
     a = np.asarray(fn())
     if a.ndim == 3: a = cv2.cvtColor(a[..., :3], cv2.COLOR_RGB2GRAY)
     a = a.astype(np.float32)
@@ -314,12 +329,13 @@ def surface_photo(name:str, # a grey texture photo of `skimage.data` (e.g. 'bric
     return a
 
 # %% ../nbs/02_data.ipynb #49a6968c
-def _crop(rng, photo, hw, rows):
-    "A randomly scaled, rotated and flipped crop (H, W) of the rows `rows` (fractions) of `photo`."
+def _crop(rng, photo, hw, box):
+    "A randomly scaled, rotated and flipped crop (H, W) read only from the region `box` ((rows, columns) as fractions) of `photo`; its corners in the photo."
     H, W = hw
-    region = photo[int(rows[0] * photo.shape[0]):int(rows[1] * photo.shape[0])]
+    (r0, r1), (c0, c1) = [(int(a * n), int(b * n)) for (a, b), n in zip(box, photo.shape)]
+    region = photo[r0:r1, c0:c1]  # the warp, its blur and its border see nothing else
     rh, rw = region.shape
-    s = np.hypot(H, W) / (rng.uniform(0.55, 0.95) * min(rh, rw))  # output pixels per photo pixel
+    s = np.hypot(H, W) / (rng.uniform(0.55, 0.95) * _REF * min(photo.shape))  # output pixels per photo pixel, alike in every split
     if s < 1: region = cv2.GaussianBlur(region, (0, 0), 0.5 / s)  # no aliasing when shrinking
     a = rng.uniform(0, 2 * np.pi)
     c, sn = np.cos(a), np.sin(a)
@@ -328,16 +344,17 @@ def _crop(rng, photo, hw, rows):
     A = np.array([[c, -sn], [sn, c]]) / s @ np.diag([rng.choice([-1, 1]), 1.])  # output -> photo, with a flip
     b = np.array([cx, cy]) - A @ np.array([(W - 1) / 2, (H - 1) / 2])
     M = np.hstack([A, b[:, None]]).astype(np.float32)
-    return cv2.warpAffine(region, M, (W, H), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
+    corners = np.array([[0, 0], [W - 1, 0], [W - 1, H - 1], [0, H - 1]], np.float32) @ M[:, :2].T + M[:, 2] + [c0, r0]
+    return cv2.warpAffine(region, M, (W, H), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT), corners
 
-def _albedo(rng, photos, hw, rows):
-    "A surface's reflectance (H, W) in grey levels: a photo crop at a random brightness and texture contrast; and the photo's name."
+def _albedo(rng, photos, hw, box):
+    "A surface's reflectance (H, W) in grey levels: a photo crop at a random brightness and texture contrast; the photo's name and the crop's corners."
     name = photos[rng.integers(len(photos))]
-    g = _crop(rng, surface_photo(name), hw, rows)
+    g, corners = _crop(rng, surface_photo(name), hw, box)
     g = (g - g.mean()) / (g.std() + 1e-6)
     sigma = rng.uniform(0, 0.7) * min(hw) / 144  # focus
     if sigma > 0.3: g = cv2.GaussianBlur(g, (0, 0), sigma)
-    return (rng.uniform(100, 160) + rng.uniform(9, 20) * g).astype(np.float32), name
+    return (rng.uniform(100, 160) + rng.uniform(9, 20) * g).astype(np.float32), name, corners
 
 def _lighting(rng, hw):
     "A multiplicative lighting field (H, W): a linear gradient and one soft spot of light or shade."
@@ -448,22 +465,23 @@ def _render(albedo, light, noise, tint, opacity=None, effect=None):
 def render_surface_image(kind:str, # one of `SURFACE_CLASSES`
                          size:tuple=(144, 192), # (height, width) in pixels
                          seed:int|list=0, # makes the image reproducible
-                         split:str='train', # 'train' or 'test': which rows of the photos the background comes from
-                         photos:tuple=SURFACE_PHOTOS, # texture photos of `skimage.data` to draw backgrounds from
+                         split:str='train', # one of `SPLITS`: which region of the photos the background comes from
+                         photos:tuple|None=None, # texture photos of `skimage.data`; None: `SURFACE_PHOTOS` (`HELDOUT_PHOTOS` for 'heldout')
                          defect_area:tuple=(0.002, 0.03), # share of the image a defect may change
                          min_contrast:float=20., # least mean change (grey levels, the channel changed most) over the defect's pixels
                         ) -> tuple[np.ndarray, np.ndarray, dict]:
     "An RGB uint8 image (H, W, 3) of a photographed surface with one defect of `kind`, its bool mask of changed pixels, and a note."
     if kind not in SURFACE_CLASSES: raise VattError(f'unknown kind {kind!r}: use one of {SURFACE_CLASSES}')
-    if split not in SPLITS: raise VattError(f'split {split!r} unknown: use one of {tuple(SPLITS)}')
+    photos = _check_split(split, photos)
     hw = tuple(int(v) for v in size)
     rng = np.random.default_rng(seed)
-    albedo, photo = _albedo(rng, photos, hw, SPLITS[split])
+    albedo, photo, corners = _albedo(rng, photos, hw, SPLITS[split])
+    where = dict(photo=photo, crop=np.round(corners, 2).tolist())  # the crop's corners (x, y) in the photo's pixels
     light = _lighting(rng, hw)
     tint = (1 + rng.normal(0, 0.05, 3)).astype(np.float32)
     noise = rng.normal(0, rng.uniform(1, 3.5), (*hw, 1)).astype(np.float32)
     clean = _render(albedo, light, noise, tint)
-    if kind == 'ok': return clean, np.zeros(hw, bool), dict(photo=photo, area=0.0)
+    if kind == 'ok': return clean, np.zeros(hw, bool), dict(**where, area=0.0)
     for _ in range(50):
         opacity, effect = _DEFECTS[kind](rng, hw)
         img = _render(albedo, light, noise, tint, opacity, effect)
@@ -471,18 +489,18 @@ def render_surface_image(kind:str, # one of `SURFACE_CLASSES`
         mask = diff > 0
         if defect_area[0] <= mask.mean() <= defect_area[1] and diff[mask].mean() >= min_contrast: break
     else: raise VattError(f'could not draw a visible {kind} covering {defect_area} of a {hw} image: widen defect_area or lower min_contrast')
-    return img, mask, dict(photo=photo, area=float(mask.mean()), contrast=float(diff[mask].mean()))
+    return img, mask, dict(**where, area=float(mask.mean()), contrast=float(diff[mask].mean()))
 
 # %% ../nbs/02_data.ipynb #9346e947
 def make_surfaces(root:str|Path, # folder to write; created
-                  n_per_class:int=150, # images per class (150: 480 training + 120 validation images at valid_pct=0.2)
+                  n_per_class:int=150, # images per class
                   size:tuple=(144, 192), # (height, width) in pixels, any size from 64 px a side
-                  seed:int=0, # makes the set reproducible; give the test set another seed as well as split='test'
-                  split:str='train', # 'train' draws backgrounds from the top half of every photo, 'test' from the bottom half
+                  seed:int=0, # makes the set reproducible
+                  split:str='train', # 'train', 'valid', 'tune', 'test': each its own quarter of every photo; 'heldout': other photos, whole
                   ok_share:float|None=None, # share of `ok` in the whole set (e.g. 0.1 for a rare ok); None: balanced
                   defect_area:tuple=(0.002, 0.03), # share of the image one defect may change
                   min_contrast:float=20., # least mean change of a defect's pixels, in grey levels: every defect is visible
-                  photos:tuple=SURFACE_PHOTOS, # texture photos of `skimage.data`
+                  photos:tuple|None=None, # texture photos of `skimage.data`; None: `SURFACE_PHOTOS` (`HELDOUT_PHOTOS` for 'heldout')
                   classes:tuple=SURFACE_CLASSES,
                  ) -> Path:
     "Write the real-surface data set: `root/<class>/*.png`, `root/masks/<class>/*.png` and `root/dataset.json`."
@@ -490,6 +508,7 @@ def make_surfaces(root:str|Path, # folder to write; created
     if min(H, W) < 64: raise VattError(f'size {size} (height, width) is too small: use at least 64 px a side')
     unknown = set(classes) - set(SURFACE_CLASSES)
     if unknown: raise VattError(f'unknown classes {sorted(unknown)}: use some of {SURFACE_CLASSES}')
+    photos = _check_split(split, photos)
     params = dict(n_per_class=n_per_class, size=[H, W], seed=seed, split=split, ok_share=ok_share,
                   defect_area=list(defect_area), min_contrast=min_contrast, photos=list(photos), classes=list(classes))
     meta = root/'dataset.json'

@@ -101,11 +101,12 @@ def defect_dls(items, # image files `root/<class>/<name>`
                batch_tfms:list|None=None, # default: `surface_augs()` and ImageNet normalisation
                mask_share:float=1.0, # share of the images whose masks are used (the rest count as unknown)
                label_func=parent_label,
+               splitter=None, # a fastai splitter (items -> train and valid indices), e.g. validation images drawn apart; None: stratified by `valid_pct`
                path='.', num_workers:int=0, device=None,
                changes:dict|None=None, # {augmentation: classes it would change} (`vatt.data.changes_class`): no flip changes a class
                suffix:str='', # a mask folder: what mask names add to image names
               ) -> DataLoaders:
-    "DataLoaders of (image, label) or, with `masks`, (image, label, mask with IGNORE where unknown), stratified split."
+    "DataLoaders of (image, label) or, with `masks`, (image, label, mask with IGNORE where unknown), split by `splitter` (stratified by default)."
     items = L(map(Path, items))
     _check_classes(list(map(label_func, items)))  # before anything is read or trained: one class, or nothing to validate on
     vocab = sorted(set(map(label_func, items)))
@@ -119,7 +120,7 @@ def defect_dls(items, # image files `root/<class>/<name>`
             keep = {it for it in items if rng.random() < mask_share}
         blocks.append(TransformBlock(type_tfms=PILMask.create, batch_tfms=[]))
         get_y.append(MaskTarget(masks, ok_class(vocab), keep, items, suffix))
-    dblock = DataBlock(blocks=blocks, get_y=get_y, n_inp=1, splitter=stratified_splitter(valid_pct, seed, label_func),
+    dblock = DataBlock(blocks=blocks, get_y=get_y, n_inp=1, splitter=splitter or stratified_splitter(valid_pct, seed, label_func),
                        item_tfms=[Resize(tuple(size), method=ResizeMethod.Squish)], batch_tfms=tfms)
     return dblock.dataloaders(items, path=path, bs=bs, num_workers=num_workers, device=device)
 

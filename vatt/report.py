@@ -337,7 +337,7 @@ def train_report(data, # an image folder `<class>/<image>`, or a function rep_fo
         learn.export(rep.out/'model.pkl')
         info = {**learn.vatt_info, **param_counts(learn), 'size': list(learn.vatt_info['input_size']), 'train_seconds': round(train_s, 1),
                 'skipped_images': [str(p) for p in getattr(learn.dls, 'skipped', [])]}
-        rep.section('Run', f"{learn.vatt_info['arch']} on {data}" + (', trained on the defect masks too' if learn.vatt_info.get('decoder') else '')
+        rep.section('Run', f"{learn.vatt_info['arch']} on {getattr(data, 'path', data)}" + (', trained on the defect masks too' if learn.vatt_info.get('decoder') else '')
                     + '; the trained model is model.pkl (vatt explain model.pkl <images>)')
         if not learn.vatt_info['pretrained']: rep.text(f"Weights: {learn.vatt_info['weights']}.", note=True)
         if info['skipped_images']: rep.text(f"{len(info['skipped_images'])} unreadable image(s) left out: "
