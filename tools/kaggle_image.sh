@@ -75,7 +75,7 @@ from vatt._standin import make_paddy_standin, make_pets_standin
 import sys; d = sys.argv[1]
 make_paddy_standin(d, n_per_class=4, size=(72, 96)) if 'paddy' in d else make_pets_standin(d, n_per_breed=4, size=(72, 72))" "$R/input/$slug"; fi
   chmod -R a-w "$R/input"
-  (cd "$R/cwd" && env -u PYTHONPATH KAGGLE_KERNEL_RUN_TYPE=Batch VATT_KAGGLE_INPUT="$R/input" VATT_KAGGLE_WORKING="$R/working" \
+  (cd "$R/cwd" && env -u PYTHONPATH KAGGLE_KERNEL_RUN_TYPE=Batch VATT_KAGGLE_INPUT="$R/input" VATT_KAGGLE_WORKING="$R/working" VATT_KAGGLE_TEMP="$R/temp" \
      VATT_SCALE=small VATT_DATA_HOME="$R/no-cache" HF_HUB_OFFLINE=1 PIP_NO_INDEX=1 PIP_CONFIG_FILE=/dev/null TMPDIR="$R/tmp" \
      bash -c 'mkdir -p "$TMPDIR"; exec "$0" "$@"' "$PY" "$W/run_nb.py" "$ROOT/nbs/$nb.ipynb") || fail=1
   chmod -R u+w "$R/input"
