@@ -10,11 +10,11 @@
 # Not part of `.ci/run` (CI's full run is already ~25 min; this adds ~15-25 min on 2 CPUs): run it on a schedule of its
 # own, and before a release.      usage: tools/kaggle_image.sh [WORKDIR] [extra|image|both]    (default /tmp/vatt-kimg both)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=${VATT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 W=${1:-/tmp/vatt-kimg}; WHAT=${2:-both}
 mkdir -p "$W"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 MPLBACKEND=Agg OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-unset PYTHONPATH
+unset PYTHONPATH VIRTUAL_ENV  # IPython would put an active venv's site-packages on sys.path
 
 # Kaggle's image: pure-Python packages exactly; torch as close as this machine's registry serves without a multi-GB CUDA
 # download (Kaggle: torch 2.10.0 / torchvision 0.25.0; here by default 2.13.0+cpu from local disk and torchvision 0.28.0).
