@@ -4,12 +4,13 @@
     python kaggle/push.py paddy                 # build + upload the wheels dataset if it changed, push on a T4, report
     python kaggle/push.py paddy --dry-run       # only prepare kaggle/build/vatt-wheels/ and kaggle/build/paddy/
     python kaggle/push.py paddy --wait          # ... and wait for the run: non-zero on a failed run, its summary.json fetched
+    python kaggle/push.py paddy --weights       # ... with the models' pretrained weights fetched here and attached as datasets
     python kaggle/push.py paddy --internet      # the kernel's internet on (default off: weights come from attached sources)
 
 Needs Kaggle API credentials (~/.kaggle/kaggle.json, or KAGGLE_USERNAME and KAGGLE_KEY) and kaggle>=1.8.4
 (pip install -e '.[kaggle]'). Exits non-zero, with Kaggle's message, when anything is refused or (with --wait) the run fails.
 """
-import argparse, sys
+import argparse, json, sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -28,6 +29,8 @@ def main(argv=None) -> int:
     net.add_argument('--no-internet', dest='internet', action='store_false', help="switch the kernel's internet off")
     ap.add_argument('--with', dest='extra', action='append', default=[], metavar='REQ',
                     help='also put the wheel of REQ in the dataset (for a package the Kaggle image lacks); repeatable')
+    ap.add_argument('--weights', action='store_true',
+                    help="fetch the tutorial's pretrained weights from the hub (here, where there is network), upload each as a dataset and attach them")
     ap.add_argument('--skip-wheels', action='store_true', help='do not build or upload the wheels dataset (it is up to date on Kaggle)')
     ap.add_argument('--wait', action='store_true', help="wait until the run ends: exit non-zero when it fails (with the log's last lines), fetch its summary.json")
     ap.add_argument('--timeout', type=float, default=4*3600, help='with --wait: give up after this many seconds (default 4 h)')
@@ -43,11 +46,14 @@ def main(argv=None) -> int:
         if not a.skip_wheels:
             wheels = P.build_wheels(out/P.WHEELS, user or P.PLACEHOLDER, extra=tuple(a.extra))
             print(f"wheels dataset {user or P.PLACEHOLDER}/{P.WHEELS}: {', '.join(sorted(p.name for p in wheels.iterdir()))}")
+        weights = P.build_weights(out/'weights', a.tutorial, user or P.PLACEHOLDER) if a.weights else []
+        for w in weights: print(f"weights dataset {json.loads((w/'dataset-metadata.json').read_text())['id']}: {', '.join(sorted(p.name for p in w.iterdir()))}")
         folder = P.prepare_kernel(HERE/a.tutorial/'kernel-metadata.json', HERE.parent/'nbs', out/a.tutorial, user=user,
-                                  internet=a.internet)
+                                  internet=a.internet, datasets=tuple(json.loads((w/'dataset-metadata.json').read_text())['id'] for w in weights))
         print(f"kernel folder {folder}: {', '.join(sorted(p.name for p in folder.iterdir()))}")
         if a.dry_run: return 0
         if wheels is not None: print(f'wheels dataset: {P.push_wheels(api, wheels)}')
+        for w in weights: print(f'weights dataset {w.name}: {P.push_wheels(api, w)}')
         res = P.push_kernel(api, folder, P.ACCELERATOR)
         kid = P.kernel_id(folder)  # status, pull and output take <user>/<slug>; the push's ref is /code/<user>/<slug>
         print(f"pushed {kid} version {res['version']} asking for {P.ACCELERATOR}: {res['url']}")

@@ -97,10 +97,11 @@ def _owned(meta:dict, user:str|None) -> dict:
     return meta
 
 def prepare_kernel(meta_file:str|Path, nbs_path:str|Path, dest:str|Path, user:str|None=None,
-                   internet:bool|None=None) -> Path:
-    "The folder `kernels_push` uploads: the notebook copied unchanged and the metadata with `user` as owner."
+                   internet:bool|None=None, datasets:tuple=()) -> Path:
+    "The folder `kernels_push` uploads: the notebook copied unchanged, the metadata with `user` as owner and `datasets` attached too."
     meta = _owned(json.loads(Path(meta_file).read_text()), user)
     if internet is not None: meta['enable_internet'] = internet
+    meta['dataset_sources'] = meta.get('dataset_sources', []) + [d for d in datasets if d not in meta.get('dataset_sources', [])]
     problems = check_metadata(meta, nbs_path)
     if not problems: problems = install_cell_problems(json.loads((Path(nbs_path)/meta['code_file']).read_text()))
     if problems: raise PushError(f'{meta_file}: ' + '; '.join(problems))
@@ -175,6 +176,49 @@ def build_wheels(dest:str|Path, # folder to write (emptied first)
     return dest
 
 
+# --- the dataset of pretrained weights ---------------------------------------------------------------------------
+
+# the timm models each tutorial trains at full scale (what its kernel needs pretrained weights for)
+ARCHS = {'paddy': ('resnet26d', 'convnext_small.fb_in22k', 'coatnet_0_rw_224'), 'cats': ('coatnet_0_rw_224',),
+         'inspection': ('resnet50', 'vit_base_patch16_224')}
+
+def _hub_download(repo:str, dest:Path) -> Path:
+    "timm's `model.safetensors` of hub repository `repo` (e.g. 'timm/resnet26d.bt_in1k') into folder `dest`."
+    from huggingface_hub import hf_hub_download
+    return Path(hf_hub_download(repo, 'model.safetensors', local_dir=str(dest)))
+
+def _dataset_folder(dest:Path, slug:str, title:str, subtitle:str, license:str) -> Path:
+    "Write `dest`'s MANIFEST (its files and their content) and dataset-metadata.json, as `push_wheels` uploads a dataset."
+    for m in dest.glob('MANIFEST-*.json'): m.unlink()
+    files = sorted(p for p in dest.iterdir() if p.is_file() and p.name != 'dataset-metadata.json')
+    h = hashlib.sha256()
+    for f in files: h.update(f.name.encode()); h.update(hashlib.sha256(f.read_bytes()).digest())
+    digest = h.hexdigest()[:16]
+    (dest/f'MANIFEST-{digest}.json').write_text(json.dumps(dict(files=[f.name for f in files], content=digest), indent=1) + '\n')
+    (dest/'dataset-metadata.json').write_text(json.dumps(dict(title=title, id=slug, licenses=[dict(name=license)], subtitle=subtitle), indent=2) + '\n')
+    return dest
+
+def build_weights(dest:str|Path, # folder to write into (kept: weights already there are not fetched again)
+                  tutorial:str, # which tutorial's models
+                  user:str=PLACEHOLDER, # the datasets' owner
+                 ) -> list[Path]:
+    """One dataset per model of `tutorial`, `<user>/<repo name as a slug>` holding timm's `model.safetensors` from the hub
+    (fetched where there is network): mounted at `/kaggle/input/<slug>/`, where `vatt.learner.kaggle_weights` finds it.
+    (A folder per model, not one dataset of folders: Kaggle's client skips a dataset's sub-folders.)"""
+    import timm
+    res = []
+    for arch in ARCHS[tutorial]:
+        repo = timm.models.get_pretrained_cfg(arch).hf_hub_id.split('@')[0]
+        slug = re.sub(r'[^a-z0-9]+', '-', repo.split('/')[-1].lower()).strip('-')
+        d = Path(dest)/slug; d.mkdir(parents=True, exist_ok=True)
+        if not (d/'model.safetensors').is_file():
+            try: _hub_download(repo, d)
+            except Exception as e: raise PushError(f'could not fetch the weights of {arch} ({repo}) from the hub: {type(e).__name__}: {e}; '
+                                                   f"put its model.safetensors in {d} by hand, or push without --weights") from e
+        res.append(_dataset_folder(d, f'{user}/{slug}', slug, f"timm's pretrained {repo.split('/')[-1]}"[:80], 'other'))
+    return res
+
+
 # --- the API ----------------------------------------------------------------------------------------------------
 
 def _vtuple(v:str) -> tuple: return tuple(int(x) for x in re.findall(r'\d+', v)[:3])
@@ -237,7 +281,7 @@ def push_wheels(api, folder:str|Path, wait:float=900, poll:float=10) -> str:
     names = remote_files(api, slug)
     if names is not None and manifest in names: return 'unchanged'
     if names is None: r, what = api.dataset_create_new(str(folder), public=False, quiet=True), 'created'
-    else: r, what = api.dataset_create_version(str(folder), f'vatt wheels {manifest[9:-5]}', quiet=True), 'new version'
+    else: r, what = api.dataset_create_version(str(folder), f'{slug.split("/")[1]} {manifest[9:-5]}', quiet=True), 'new version'
     if r is None or _field(r, 'error'): raise PushError(f"Kaggle refused the dataset {slug}: {_field(r, 'error') if r is not None else 'no response'}")
     t0 = time.monotonic()
     while (status := str(api.dataset_status(slug)).lower()) != 'ready':

@@ -148,7 +148,7 @@ class FakeKaggle:
     Kaggle sends (camelCase fields; a status is the enum's camelCase name: 'queued', 'running', 'complete', 'error',
     'cancelAcknowledged'). `statuses` are answered one per GetKernelSessionStatus call, the last one repeated."""
     def __init__(self, statuses=('running',), summary=None, log=None, **replies):
-        self.calls, self.created, self.statuses = [], False, list(statuses)
+        self.calls, self.created, self.statuses = [], set(), list(statuses)
         self.summary = summary
         self.replies = dict(ListDatasetFiles=(404, dict(code=404, message='Not found')),
                             StartBlobUpload=(200, dict(token='blob-token', createUrl='https://uploads.test/blob')),
@@ -172,13 +172,15 @@ class FakeKaggle:
         if request.method == 'PUT': status, payload = 200, {}
         elif request.method == 'GET' and 'storage.test' in request.url:  # an output file, from its signed URL
             status, payload = (200, self.summary) if self.summary is not None else (404, dict(message='gone'))
-        elif name == 'GetDatasetStatus': status, payload = (200, dict(status='ready')) if self.created else (404, dict(code=404, message='Not found'))
+        elif name == 'GetDatasetStatus':
+            status, payload = (200, dict(status='ready')) if body.get('datasetSlug') in self.created else (404, dict(code=404, message='Not found'))
         elif name == 'GetKernelSessionStatus':
             status, payload = 200, (self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0])
             payload = payload if isinstance(payload, dict) else dict(status=payload)
         else:
             status, payload = self.replies[name]
-            if name in ('CreateDataset', 'CreateDatasetVersion'): self.created = True
+            if name == 'CreateDataset': self.created.add(body['slug'])
+            if name == 'CreateDatasetVersion': self.created.add(body.get('datasetSlug') or 'vatt-wheels')
         r = requests.Response()
         r.status_code, r._content, r.url, r.request = status, json.dumps(payload).encode(), request.url, request
         r.headers['Content-Type'] = 'application/json'
@@ -203,7 +205,7 @@ def kaggle_http(monkeypatch, tmp_path, built_wheels):
     for k in ('KAGGLE_API_TOKEN', 'KAGGLE_KERNEL_RUN_TYPE'): monkeypatch.delenv(k, raising=False)
     def build(dest, user, extra=()):
         assert user == 'someone' and not extra
-        shutil.copytree(built_wheels, dest)
+        shutil.rmtree(dest, ignore_errors=True); shutil.copytree(built_wheels, dest)
         return Path(dest)
     monkeypatch.setattr(P, 'build_wheels', build)
     fake = {}
@@ -341,3 +343,24 @@ def test_a_run_that_is_not_what_was_pushed_fails(kaggle_http, summary, words):
 
 def test_log_tail_reads_kaggles_log():
     assert P.log_tail(log_of('a', 'b', 'c'), 2) == 'b\nc' and P.log_tail('plain\ntext', 1) == 'text'
+
+def test_weights_are_fetched_uploaded_and_attached_where_kaggle_weights_finds_them(kaggle_http, tmp_path, monkeypatch):
+    from vatt.learner import kaggle_weights
+    fetched = []
+    def download(repo, dest):  # the hub, stubbed: a file where hf_hub_download would put it
+        fetched.append(repo); (Path(dest)/'model.safetensors').write_bytes(repo.encode())
+    monkeypatch.setattr(P, '_hub_download', download)
+    install, run = kaggle_http
+    k = install()
+    rc, out, err = run('paddy', '--weights')
+    assert rc == 0, out + err
+    assert fetched == ['timm/resnet26d.bt_in1k', 'timm/convnext_small.fb_in22k', 'timm/coatnet_0_rw_224.sw_in1k']
+    slugs = ['resnet26d-bt-in1k', 'convnext-small-fb-in22k', 'coatnet-0-rw-224-sw-in1k']
+    assert sorted(b['slug'] for b in k.bodies('CreateDataset')) == sorted(['vatt-wheels', *slugs])
+    (save,) = k.bodies('SaveKernel')
+    assert save['datasetDataSources'] == ['someone/vatt-wheels', *[f'someone/{s}' for s in slugs]] and save['enableInternet'] is False
+    # mounted as Kaggle mounts datasets, each model finds its own file
+    root = tmp_path/'build'/'weights'
+    for arch, s in zip(P.ARCHS['paddy'], slugs): assert kaggle_weights(arch, root) == str(root/s/'model.safetensors')
+    fetched.clear()
+    assert run('paddy', '--weights', '--dry-run', '--user', 'someone')[0] == 0 and not fetched  # fetched once, kept
