@@ -34,14 +34,14 @@ fi
 
 echo "=== image: Kaggle's versions of vatt's dependencies"
 K="$W/image"; PY="$K/bin/python"
-rm -rf "$K"; python3 -m venv "$K"
-"$K/bin/pip" install -q $KAGGLE_TORCH "${KAGGLE_PKGS[@]}"
+if [ -n "${KIMG_REUSE:-}" ] && [ -x "$PY" ]; then "$K/bin/pip" uninstall -q -y vatt 2>/dev/null || true  # KIMG_REUSE=1: keep the venv
+else rm -rf "$K"; python3 -m venv "$K"; "$K/bin/pip" install -q $KAGGLE_TORCH "${KAGGLE_PKGS[@]}"; fi
 "$PY" - <<'EOF'
 import importlib.metadata as m, sys
 print('python', sys.version.split()[0]); print(' '.join(f'{p} {m.version(p)}' for p in ('torch', 'torchvision', 'fastai', 'fastcore', 'timm',
       'opencv-python-headless', 'scikit-image', 'matplotlib', 'pillow', 'numpy', 'pandas', 'ipython')))
 EOF
-"$PY" -c "import importlib.util as u, sys; sys.exit(bool(u.find_spec('vatt')))" || { echo "vatt is already in the image venv"; exit 1; }
+(cd "$W" && "$PY" -c "import importlib.util as u, sys; sys.exit(bool(u.find_spec('vatt')))") || { echo "vatt is already in the image venv"; exit 1; }
 "$PY" "$ROOT/kaggle/push.py" inspection --dry-run --out "$W/build" >/dev/null  # the wheel, built as push.py builds it
 
 # a notebook runner as Kaggle runs a kernel (every code cell in order), skipping nbdev-test's default flags (slow, cuda, kaggle);
