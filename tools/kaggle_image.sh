@@ -17,8 +17,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 MPLBACKEND=Agg OMP_NUM_THREADS=${OMP_NUM_
 unset PYTHONPATH VIRTUAL_ENV  # IPython would put an active venv's site-packages on sys.path
 
 # Kaggle's image: pure-Python packages exactly; torch as close as this machine's registry serves without a multi-GB CUDA
-# download (Kaggle: torch 2.10.0 / torchvision 0.25.0; here by default 2.13.0+cpu from local disk and torchvision 0.28.0).
-KAGGLE_TORCH=${KAGGLE_TORCH:-"torch==2.13.0 torchvision==0.28.0"}
+# download. Kaggle has torch 2.10.0 / torchvision 0.25.0; those are CUDA wheels of several GB from the registry. The only
+# closer torch on this machine's disk, 2.13.0+cpu, does not load the registry's torchvision 0.28.0 ("operator
+# torchvision::nms does not exist"), so the default is the pair on local disk, torch 2.14.1 / torchvision 0.29.1.
+KAGGLE_TORCH=${KAGGLE_TORCH:-"torch==2.14.1 torchvision==0.29.1"}
 KAGGLE_PKGS=(fastai==2.8.7 timm==1.0.26 "fastcore<2" "opencv-python-headless==4.13.*" scikit-image==0.25.2
              matplotlib==3.10.0 pillow==11.3.0 numpy==2.0.2 pandas ipython)
 
