@@ -270,11 +270,11 @@ def remote_files(api, slug:str) -> list[str]|None:
         if not token: return names
 
 def read_manifest(folder:str|Path) -> dict:
-    "The manifest of a wheels folder built by `build_wheels`: the vatt version, the wheels, the content hash."
+    "The manifest of a dataset folder: for `build_wheels`'s, the vatt version, the wheels and the content hash."
     return json.loads(next(Path(folder).glob('MANIFEST-*.json')).read_text())
 
 def push_wheels(api, folder:str|Path, wait:float=900, poll:float=10) -> str:
-    "Create or version the wheels dataset from `folder` unless Kaggle already has these wheels, and wait until it is ready."
+    "Create or version the dataset in `folder` (wheels, weights) unless Kaggle already has its manifest, and wait until it is ready."
     folder = Path(folder)
     slug = json.loads((folder/'dataset-metadata.json').read_text())['id']
     manifest = next(folder.glob('MANIFEST-*.json')).name
