@@ -22,7 +22,7 @@ unset PYTHONPATH VIRTUAL_ENV  # IPython would put an active venv's site-packages
 # torchvision::nms does not exist"), so the default is the pair on local disk, torch 2.14.1 / torchvision 0.29.1.
 KAGGLE_TORCH=${KAGGLE_TORCH:-"torch==2.14.1 torchvision==0.29.1"}
 KAGGLE_PKGS=(fastai==2.8.7 timm==1.0.26 "fastcore<2" "opencv-python-headless==4.13.*" scikit-image==0.25.2
-             matplotlib==3.10.0 pillow==11.3.0 numpy==2.0.2 pandas ipython)
+             matplotlib==3.10.0 pillow==11.3.0 numpy==2.0.2 pandas ipython accelerate)  # accelerate: on Kaggle's image; fastai.distributed needs it
 
 if [ "$WHAT" != image ]; then
   echo "=== extra: a fresh venv with vatt[kaggle] alone"
@@ -37,11 +37,12 @@ fi
 echo "=== image: Kaggle's versions of vatt's dependencies"
 K="$W/image"; PY="$K/bin/python"
 if [ -n "${KIMG_REUSE:-}" ] && [ -x "$PY" ]; then "$K/bin/pip" uninstall -q -y vatt 2>/dev/null || true  # KIMG_REUSE=1: keep the venv
-else rm -rf "$K"; python3 -m venv "$K"; "$K/bin/pip" install -q $KAGGLE_TORCH "${KAGGLE_PKGS[@]}"; fi
+else rm -rf "$K"; python3 -m venv "$K"; fi
+"$K/bin/pip" install -q $KAGGLE_TORCH "${KAGGLE_PKGS[@]}"
 "$PY" - <<'EOF'
 import importlib.metadata as m, sys
 print('python', sys.version.split()[0]); print(' '.join(f'{p} {m.version(p)}' for p in ('torch', 'torchvision', 'fastai', 'fastcore', 'timm',
-      'opencv-python-headless', 'scikit-image', 'matplotlib', 'pillow', 'numpy', 'pandas', 'ipython')))
+      'opencv-python-headless', 'scikit-image', 'matplotlib', 'pillow', 'numpy', 'pandas', 'ipython', 'accelerate')))
 EOF
 (cd "$W" && "$PY" -c "import importlib.util as u, sys; sys.exit(bool(u.find_spec('vatt')))") || { echo "vatt is already in the image venv"; exit 1; }
 "$PY" "$ROOT/kaggle/push.py" inspection --dry-run --out "$W/build" >/dev/null  # the wheel, built as push.py builds it
