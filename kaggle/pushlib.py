@@ -29,17 +29,22 @@ _LISTS = ('dataset_sources', 'competition_sources', 'kernel_sources', 'model_sou
 
 INSTALL_CELL = '''\
 # On Kaggle: install vatt offline, from the dataset of wheels attached to this kernel (kaggle/push.py builds and
-# attaches it; pip's index stays off, so it works with the kernel's internet switched off). Elsewhere: nothing.
-import os, sys, subprocess, pathlib
+# attaches it; pip's index stays off, so it works with the kernel's internet switched off), exactly the version its
+# manifest names, and check that this version is the one installed. Elsewhere: nothing.
+import os, sys, json, subprocess, pathlib
 if os.environ.get('KAGGLE_KERNEL_RUN_TYPE'):  # fastkaggle's `iskaggle` (fastkaggle itself is not on Kaggle's image)
     _input = pathlib.Path(os.environ.get('VATT_KAGGLE_INPUT', '/kaggle/input'))
-    _wheels = sorted({w.parent for w in [*_input.glob('vatt-wheels/vatt-*.whl'), *_input.glob('datasets/*/vatt-wheels/vatt-*.whl')]})
-    if not _wheels: raise RuntimeError("vatt's wheels are not attached to this kernel: add your dataset <you>/vatt-wheels "
-                                       "('Add Input'), or push the notebook with kaggle/push.py, which builds and attaches it")
-    _pip = subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', '--no-index', '--find-links', str(_wheels[0]), 'vatt'],
+    _found = sorted([*_input.glob('vatt-wheels/MANIFEST-*.json'), *_input.glob('datasets/*/vatt-wheels/MANIFEST-*.json')])
+    if not _found: raise RuntimeError("vatt's wheels are not attached to this kernel: add your dataset <you>/vatt-wheels "
+                                      "('Add Input'), or push the notebook with kaggle/push.py, which builds and attaches it")
+    _want = json.loads(_found[0].read_text())['version']
+    _pip = subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', '--no-index', '--find-links', str(_found[0].parent), f'vatt=={_want}'],
                           capture_output=True, text=True)
-    if _pip.returncode: raise RuntimeError(f'pip could not install vatt from {_wheels[0]}:\\n{_pip.stdout[-4000:]}{_pip.stderr[-4000:]}')
-    import importlib; importlib.invalidate_caches()  # so that the next cell imports the vatt just installed'''
+    if _pip.returncode: raise RuntimeError(f'pip could not install vatt {_want} from {_found[0].parent}:\\n{_pip.stdout[-4000:]}{_pip.stderr[-4000:]}')
+    import importlib, importlib.metadata; importlib.invalidate_caches()  # so that the next cell imports the vatt just installed
+    _got = importlib.metadata.version('vatt')
+    if _got != _want: raise RuntimeError(f'vatt {_got} is installed, not the {_want} that {_found[0]} names: restart the kernel and run it again')
+    print(f'vatt {_got} installed from {_found[0].parent}')'''
 
 
 class PushError(Exception):
@@ -92,10 +97,11 @@ def _owned(meta:dict, user:str|None) -> dict:
     return meta
 
 def prepare_kernel(meta_file:str|Path, nbs_path:str|Path, dest:str|Path, user:str|None=None,
-                   internet:bool|None=None) -> Path:
-    "The folder `kernels_push` uploads: the notebook copied unchanged and the metadata with `user` as owner."
+                   internet:bool|None=None, datasets:tuple=()) -> Path:
+    "The folder `kernels_push` uploads: the notebook copied unchanged, the metadata with `user` as owner and `datasets` attached too."
     meta = _owned(json.loads(Path(meta_file).read_text()), user)
     if internet is not None: meta['enable_internet'] = internet
+    meta['dataset_sources'] = meta.get('dataset_sources', []) + [d for d in datasets if d not in meta.get('dataset_sources', [])]
     problems = check_metadata(meta, nbs_path)
     if not problems: problems = install_cell_problems(json.loads((Path(nbs_path)/meta['code_file']).read_text()))
     if problems: raise PushError(f'{meta_file}: ' + '; '.join(problems))
@@ -122,6 +128,25 @@ def _pip(*args, **kw):
     if r.returncode: raise PushError(f"pip {' '.join(args)} failed:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
     return r
 
+def _git(src, *args):
+    r = subprocess.run(['git', '-C', str(src), *args], capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+def _sources_hash(src:Path) -> str:
+    "A hash of what a wheel of `src` is built from (vatt/*.py, pyproject.toml)."
+    h = hashlib.sha256()
+    for f in sorted([*(Path(src)/'vatt').rglob('*.py'), Path(src)/'pyproject.toml']):
+        if f.is_file(): h.update(str(f.relative_to(src)).encode()); h.update(f.read_bytes())
+    return h.hexdigest()[:8]
+
+def wheel_version(src:str|Path=ROOT) -> str:
+    "vatt's version with the commit it is built from: `0.0.1+g<sha>`, `+g<sha>.d<hash>` when vatt/ or pyproject.toml differ from it."
+    base = re.search(r'__version__\s*=\s*[\'"]([^\'"]+)', (Path(src)/'vatt'/'__init__.py').read_text()).group(1)
+    sha = _git(src, 'rev-parse', '--short=10', 'HEAD')
+    if not sha: return f'{base}+src.{_sources_hash(src)}'  # not a git checkout
+    dirty = _git(src, 'status', '--porcelain', '--untracked-files=all', '--', 'vatt', 'pyproject.toml')
+    return f'{base}+g{sha}' + (f'.d{_sources_hash(src)}' if dirty else '')
+
 def build_wheels(dest:str|Path, # folder to write (emptied first)
                  user:str=PLACEHOLDER, # the dataset's owner
                  extra:tuple=(), # requirements whose wheels a Kaggle image lacks (downloaded with --no-deps)
@@ -137,15 +162,61 @@ def build_wheels(dest:str|Path, # folder to write (emptied first)
         shutil.copytree(Path(src)/'vatt', copy/'vatt', ignore=shutil.ignore_patterns('__pycache__'))
         for f in ('pyproject.toml', 'README.md', 'LICENSE'):
             if (Path(src)/f).exists(): shutil.copy(Path(src)/f, copy/f)
+        version = wheel_version(src)  # the copy's version names the commit, so a kernel can tell which vatt it installed
+        init = copy/'vatt'/'__init__.py'
+        init.write_text(re.sub(r'__version__\s*=\s*[\'"][^\'"]+[\'"]', f'__version__ = "{version}"', init.read_text()))
         _pip('wheel', '--quiet', '--no-deps', *([] if isolation else ['--no-build-isolation']), '-w', str(dest), str(copy))
     for req in extra: _pip('download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', str(dest), req)
     wheels = sorted(dest.glob('*.whl'))
-    if not any(w.name.startswith('vatt-') for w in wheels): raise PushError(f'no vatt wheel was built into {dest}')
+    if not any(w.name.startswith(f'vatt-{version}-') for w in wheels): raise PushError(f'no vatt {version} wheel was built into {dest}')
     digest = _content_hash(wheels)
-    (dest/f'MANIFEST-{digest}.json').write_text(json.dumps(dict(wheels=[w.name for w in wheels], content=digest), indent=1) + '\n')
+    (dest/f'MANIFEST-{digest}.json').write_text(json.dumps(dict(version=version, wheels=[w.name for w in wheels], content=digest), indent=1) + '\n')
     (dest/'dataset-metadata.json').write_text(json.dumps(dict(title=WHEELS, id=f'{user}/{WHEELS}', licenses=[dict(name='apache-2.0')],
         subtitle="vatt's wheels, for installing it offline in Kaggle kernels"), indent=2) + '\n')
     return dest
+
+
+# --- the dataset of pretrained weights ---------------------------------------------------------------------------
+
+# the timm models each tutorial trains at full scale (what its kernel needs pretrained weights for)
+ARCHS = {'paddy': ('resnet26d', 'convnext_small.fb_in22k', 'coatnet_0_rw_224'), 'cats': ('coatnet_0_rw_224',),
+         'inspection': ('resnet50', 'vit_base_patch16_224')}
+
+def _hub_download(repo:str, dest:Path) -> Path:
+    "timm's `model.safetensors` of hub repository `repo` (e.g. 'timm/resnet26d.bt_in1k') into folder `dest`."
+    from huggingface_hub import hf_hub_download
+    return Path(hf_hub_download(repo, 'model.safetensors', local_dir=str(dest)))
+
+def _dataset_folder(dest:Path, slug:str, title:str, subtitle:str, license:str) -> Path:
+    "Write `dest`'s MANIFEST (its files and their content) and dataset-metadata.json, as `push_wheels` uploads a dataset."
+    for m in dest.glob('MANIFEST-*.json'): m.unlink()
+    files = sorted(p for p in dest.iterdir() if p.is_file() and p.name != 'dataset-metadata.json')
+    h = hashlib.sha256()
+    for f in files: h.update(f.name.encode()); h.update(hashlib.sha256(f.read_bytes()).digest())
+    digest = h.hexdigest()[:16]
+    (dest/f'MANIFEST-{digest}.json').write_text(json.dumps(dict(files=[f.name for f in files], content=digest), indent=1) + '\n')
+    (dest/'dataset-metadata.json').write_text(json.dumps(dict(title=title, id=slug, licenses=[dict(name=license)], subtitle=subtitle), indent=2) + '\n')
+    return dest
+
+def build_weights(dest:str|Path, # folder to write into (kept: weights already there are not fetched again)
+                  tutorial:str, # which tutorial's models
+                  user:str=PLACEHOLDER, # the datasets' owner
+                 ) -> list[Path]:
+    """One dataset per model of `tutorial`, `<user>/<repo name as a slug>` holding timm's `model.safetensors` from the hub
+    (fetched where there is network): mounted at `/kaggle/input/<slug>/`, where `vatt.learner.kaggle_weights` finds it.
+    (A folder per model, not one dataset of folders: Kaggle's client skips a dataset's sub-folders.)"""
+    import timm
+    res = []
+    for arch in ARCHS[tutorial]:
+        repo = timm.models.get_pretrained_cfg(arch).hf_hub_id.split('@')[0]
+        slug = re.sub(r'[^a-z0-9]+', '-', repo.split('/')[-1].lower()).strip('-')
+        d = Path(dest)/slug; d.mkdir(parents=True, exist_ok=True)
+        if not (d/'model.safetensors').is_file():
+            try: _hub_download(repo, d)
+            except Exception as e: raise PushError(f'could not fetch the weights of {arch} ({repo}) from the hub: {type(e).__name__}: {e}; '
+                                                   f"put its model.safetensors in {d} by hand, or push without --weights") from e
+        res.append(_dataset_folder(d, f'{user}/{slug}', slug, f"timm's pretrained {repo.split('/')[-1]}"[:80], 'other'))
+    return res
 
 
 # --- the API ----------------------------------------------------------------------------------------------------
@@ -198,15 +269,19 @@ def remote_files(api, slug:str) -> list[str]|None:
         token = _field(r, 'next_page_token', 'nextPageToken')
         if not token: return names
 
+def read_manifest(folder:str|Path) -> dict:
+    "The manifest of a dataset folder: for `build_wheels`'s, the vatt version, the wheels and the content hash."
+    return json.loads(next(Path(folder).glob('MANIFEST-*.json')).read_text())
+
 def push_wheels(api, folder:str|Path, wait:float=900, poll:float=10) -> str:
-    "Create or version the wheels dataset from `folder` unless Kaggle already has these wheels, and wait until it is ready."
+    "Create or version the dataset in `folder` (wheels, weights) unless Kaggle already has its manifest, and wait until it is ready."
     folder = Path(folder)
     slug = json.loads((folder/'dataset-metadata.json').read_text())['id']
     manifest = next(folder.glob('MANIFEST-*.json')).name
     names = remote_files(api, slug)
     if names is not None and manifest in names: return 'unchanged'
     if names is None: r, what = api.dataset_create_new(str(folder), public=False, quiet=True), 'created'
-    else: r, what = api.dataset_create_version(str(folder), f'vatt wheels {manifest[9:-5]}', quiet=True), 'new version'
+    else: r, what = api.dataset_create_version(str(folder), f'{slug.split("/")[1]} {manifest[9:-5]}', quiet=True), 'new version'
     if r is None or _field(r, 'error'): raise PushError(f"Kaggle refused the dataset {slug}: {_field(r, 'error') if r is not None else 'no response'}")
     t0 = time.monotonic()
     while (status := str(api.dataset_status(slug)).lower()) != 'ready':
@@ -227,16 +302,70 @@ def push_kernel(api, folder:str|Path, accelerator:str=ACCELERATOR) -> dict:
                         ', so its run cannot find its data.' + hint)
     return dict(ref=_field(r, 'ref'), url=_field(r, 'url'), version=_field(r, 'version_number', 'versionNumber'))
 
-def kernel_report(api, ref:str, wait:float=0, poll:float=15) -> dict:
-    "The kernel's status and the machine shape Kaggle reports for it, waiting up to `wait` seconds for the run to start."
+def kernel_id(folder:str|Path) -> str:
+    "The `<user>/<slug>` of the kernel in `folder`, its metadata's `id`: what kernels_status/pull/output take (not the push's `/code/...` ref)."
+    return json.loads((Path(folder)/'kernel-metadata.json').read_text())['id']
+
+RUNNING, FAILED = ('queued', 'running', 'new_script'), ('error', 'cancel_requested', 'cancel_acknowledged')
+
+def _status(api, kid) -> tuple[str, str]:
+    "The kernel's status as lower-case snake_case ('running', 'complete', 'error', ...), and its failure message."
+    s = api.kernels_status(kid)
+    st = _field(s, 'status')
+    st = getattr(st, 'name', None) or re.sub(r'(?<!^)(?=[A-Z])', '_', str(st)).replace('KernelWorkerStatus.', '')
+    return st.lower(), _field(s, 'failure_message', 'failureMessage') or ''
+
+def kernel_report(api, kid:str, wait:float=0, poll:float=15) -> dict:
+    "The status of kernel `kid` (`<user>/<slug>`) and the machine shape Kaggle saved for it, waiting up to `wait` seconds for the run to start."
     t0 = time.monotonic()
     while True:
-        s = api.kernels_status(ref)
-        status = getattr(_field(s, 'status'), 'name', str(_field(s, 'status'))).lower()
+        status, failure = _status(api, kid)
         if status not in ('queued', 'new_script') or time.monotonic() - t0 >= wait: break
         time.sleep(poll)
     with tempfile.TemporaryDirectory() as d:
-        api.kernels_pull(ref, path=d, metadata=True)
+        api.kernels_pull(kid, path=d, metadata=True)
         meta = json.loads((Path(d)/'kernel-metadata.json').read_text())
-    return dict(status=status, failure=_field(s, 'failure_message', 'failureMessage'), machine_shape=meta.get('machine_shape') or None,
+    return dict(status=status, failure=failure, machine_shape=meta.get('machine_shape') or None,
                 enable_gpu=meta.get('enable_gpu'), enable_internet=meta.get('enable_internet'))
+
+def wait_for_run(api, kid:str, timeout:float=4*3600, poll:float=30, settle:float=120, seen:bool=False, say=print) -> tuple[str, str]:
+    """Poll kernel `kid` until its run ends; its final status and failure message. Right after a push Kaggle may still report
+    the previous run's end, so an ended status counts only once the new run was `seen` queued or running, or after `settle` seconds."""
+    t0, last = time.monotonic(), None
+    while True:
+        status, failure = _status(api, kid)
+        if status != last: say(f'{time.strftime("%H:%M:%S")} {kid}: {status}'); last = status
+        if status in RUNNING: seen = True
+        elif seen or time.monotonic() - t0 >= settle: return status, failure
+        if time.monotonic() - t0 >= timeout: raise PushError(f'{kid} is still {status!r} after {timeout:.0f}s: `kaggle kernels status {kid}` follows it')
+        time.sleep(poll)
+
+def log_tail(log:str, n:int=30) -> str:
+    "The last `n` lines of a kernel log (Kaggle's JSON list of {stream_name, time, data}, or plain text)."
+    try: text = ''.join(e.get('data', '') for e in json.loads(log))
+    except (ValueError, TypeError, AttributeError): text = log
+    return '\n'.join(text.rstrip().splitlines()[-n:])
+
+def fetch_results(api, kid:str, dest:str|Path) -> tuple[dict|None, str]:
+    "The kernel's `summary.json` (None when its run wrote none) and its log, downloaded into `dest`."
+    dest = Path(dest)
+    shutil.rmtree(dest, ignore_errors=True); dest.mkdir(parents=True)
+    note, get = '', lambda pattern: api.kernels_output(kid, path=str(dest), file_pattern=pattern, force=True, quiet=True)
+    try: files = get(r'(^|/)summary\.json$')
+    except Exception as e:  # an output that cannot be downloaded must not hide the run's log
+        note, files = f'\n(its summary.json could not be downloaded: {type(e).__name__}: {e})', get(r'^(?!)')  # the log alone
+    files = files[0] if isinstance(files, tuple) else files
+    log = next((Path(f) for f in files if str(f).endswith('.log')), None)
+    summaries = sorted(dest.rglob('summary.json'))
+    return (json.loads(summaries[0].read_text()) if summaries else None), (log.read_text() if log and log.exists() else '') + note
+
+def check_summary(summary:dict|None, version:str|None=None, accelerator:str=ACCELERATOR) -> list[str]:
+    "What a finished run's summary.json shows wrong: missing, another vatt than the one uploaded, another GPU than asked for."
+    if summary is None: return ['the run wrote no summary.json: see the log above']
+    p, got = [], summary.get('versions', {}).get('vatt')
+    if version and got != version:
+        p.append(f'the run installed vatt {got}, not the {version} just uploaded: Kaggle had not processed the new wheels dataset '
+                 f'version when the kernel started; push again')
+    gpu, want = summary.get('gpu', 'cpu'), {'NvidiaTeslaT4': 'T4'}.get(accelerator, accelerator)
+    if want not in str(gpu): p.append(f'the run was on {gpu!r}, not the {accelerator} it was asked for')
+    return p

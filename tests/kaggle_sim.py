@@ -41,8 +41,11 @@ def mount_wheels(wheels:Path, input_root:Path, owner:str|None=None) -> Path:
 
 def kernel_env(inp:Path, work:Path, tmp:Path, kaggle:bool=True) -> dict:
     "The environment of a kernel run: on Kaggle (unless `kaggle` is False), small scale, no pip index, nothing of ours on the path."
-    env = {k: v for k, v in os.environ.items() if not k.startswith(('VATT_', 'KAGGLE_', 'IN_TEST', 'PIP_', 'PYTHONPATH'))}
-    env.update(VATT_KAGGLE_INPUT=str(inp), VATT_KAGGLE_WORKING=str(work), VATT_SCALE='small', VATT_DATA_HOME=str(Path(tmp)/'no-cache'),
+    # VIRTUAL_ENV too: IPython puts that venv's site-packages on sys.path (its "working in a virtualenv" warning), which would
+    # show the kernel this environment's vatt
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('VATT_', 'KAGGLE_', 'IN_TEST', 'PIP_', 'PYTHONPATH', 'VIRTUAL_ENV'))}
+    env.update(VATT_KAGGLE_INPUT=str(inp), VATT_KAGGLE_WORKING=str(work), VATT_KAGGLE_TEMP=str(Path(tmp)/'kaggle-temp'),
+               VATT_SCALE='small', VATT_DATA_HOME=str(Path(tmp)/'no-cache'),
                HF_HUB_OFFLINE='1', MPLBACKEND='Agg', PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX='1', PIP_DISABLE_PIP_VERSION_CHECK='1')
     if kaggle: env['KAGGLE_KERNEL_RUN_TYPE'] = 'Batch'
     return env

@@ -6,7 +6,7 @@ import vatt.kaggle
 from vatt.core import VattError
 from vatt.kaggle import find_data, scale_name, paddy_ok, pets_ok
 from vatt._standin import make_paddy_standin, make_pets_standin
-from kaggle_sim import ROOT, kaggle_image, dry_run_wheels, mount_wheels, kernel_env
+from kaggle_sim import ROOT, pushlib, kaggle_image, dry_run_wheels, mount_wheels, kernel_env
 
 TUTORIALS = {'paddy': '13_tutorial_paddy.ipynb', 'cats': '14_tutorial_cats.ipynb', 'inspection': '15_tutorial_inspection.ipynb'}
 
@@ -172,7 +172,11 @@ def test_tutorial_in_simulated_kaggle_kernel(name, tmp_path, wheels):
     installed = list((tmp_path/'image'/'env').rglob('site-packages/vatt/kaggle.py'))
     assert installed and installed[0].read_bytes() == (ROOT/'vatt'/'kaggle.py').read_bytes(), 'the install cell did not install this vatt into the image'
     summary = json.loads((work/name/'summary.json').read_text())
-    assert summary['scale'] == 'small'
+    assert summary['scale'] == 'small' and summary['tutorial'] == name and summary['gpu'] == 'cpu' and summary['results']
+    assert summary['versions']['vatt'] == pushlib.read_manifest(wheels)['version'] and summary['versions']['torch']
+    # no weights attached and no hub: every model says it started from random weights, here and in the kernel's first lines
+    assert summary['weights'] and summary['pretrained'] is False and all(n.startswith('random') for n in summary['weights'].values())
+    assert not list(work.rglob('*.jpg')), 'intermediate images belong in the scratch folder, not the kernel output'
     if slug: assert summary['data'] == 'kaggle' and Path(summary['data_path']).is_relative_to(tmp_path/'run'/'input')
     else: assert summary['data'] == 'embedded'
     assert list((work/name).rglob('*.csv')) or list((work/name).rglob('*.png'))

@@ -1,6 +1,7 @@
 """kaggle/: metadata, the install cell, the wheels dataset, and pushing through Kaggle's real API client with its HTTP
 layer (requests.Session.send) stubbed, so the requests Kaggle would receive are the ones asserted."""
-import inspect, io, json, re, subprocess, sys, time, zipfile
+import inspect, io, json, re, shutil, subprocess, sys, time, zipfile
+from pathlib import Path
 from contextlib import redirect_stdout, redirect_stderr
 import pytest, requests
 from kaggle_sim import ROOT, pushlib, kaggle_image, kernel_env
@@ -78,13 +79,20 @@ def test_install_cell_fails_loudly(tmp_path):
     r = run()  # nothing attached
     assert r.returncode != 0 and "vatt's wheels are not attached" in r.stderr and 'vatt-wheels' in r.stderr
     (inp/'vatt-wheels').mkdir()  # a wheel whose dependency the image lacks: pip's own message comes through
-    with zipfile.ZipFile(inp/'vatt-wheels'/'vatt-0.0.1-py3-none-any.whl', 'w') as z:
-        z.writestr('vatt/__init__.py', '')
-        z.writestr('vatt-0.0.1.dist-info/METADATA', 'Metadata-Version: 2.1\nName: vatt\nVersion: 0.0.1\nRequires-Dist: not-on-any-kaggle-image\n')
-        z.writestr('vatt-0.0.1.dist-info/WHEEL', 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n')
-        z.writestr('vatt-0.0.1.dist-info/RECORD', '')
+    def wheel(version, requires='not-on-any-kaggle-image'):
+        with zipfile.ZipFile(inp/'vatt-wheels'/f'vatt-{version}-py3-none-any.whl', 'w') as z:
+            z.writestr('vatt/__init__.py', '')
+            z.writestr(f'vatt-{version}.dist-info/METADATA', f'Metadata-Version: 2.1\nName: vatt\nVersion: {version}\nRequires-Dist: {requires}\n')
+            z.writestr(f'vatt-{version}.dist-info/WHEEL', 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n')
+            z.writestr(f'vatt-{version}.dist-info/RECORD', '')
+    wheel('0.0.1+gaaaa')
+    (inp/'vatt-wheels'/'MANIFEST-0.json').write_text(json.dumps(dict(version='0.0.1+gaaaa')))
     r = run()
-    assert r.returncode != 0 and 'pip could not install vatt' in r.stderr and 'not-on-any-kaggle-image' in r.stderr
+    assert r.returncode != 0 and 'pip could not install vatt 0.0.1+gaaaa' in r.stderr and 'not-on-any-kaggle-image' in r.stderr
+    # a manifest naming a version the dataset does not hold (an old wheel left beside a new manifest): never the old one
+    (inp/'vatt-wheels'/'MANIFEST-0.json').write_text(json.dumps(dict(version='0.0.1+gbbbb')))
+    r = run()
+    assert r.returncode != 0 and 'vatt 0.0.1+gbbbb' in r.stderr and 'vatt==0.0.1+gbbbb' in r.stderr
 
 
 # --- the dry run ----------------------------------------------------------------------------------------------
@@ -101,11 +109,15 @@ def test_push_dry_run_prepares_the_wheels_dataset_and_the_kernel(tmp_path):
     assert meta['dataset_sources'] == ['someone/vatt-wheels'] and meta['machine_shape'] == 'NvidiaTeslaT4'
     assert (folder/meta['code_file']).read_bytes() == (ROOT/'nbs'/meta['code_file']).read_bytes()  # the very notebook of nbs/
     names = sorted(p.name for p in wheels.iterdir())
-    assert [n for n in names if n.endswith('.whl')] == ['vatt-0.0.1-py3-none-any.whl'] and 'dataset-metadata.json' in names
+    version = P.read_manifest(wheels)['version']  # the wheel's version names the commit it was built from
+    sha = subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--short=10', 'HEAD'], capture_output=True, text=True).stdout.strip()
+    assert re.fullmatch(rf'0\.0\.1\+g{sha}(\.d[0-9a-f]{{8}})?', version), version
+    assert [n for n in names if n.endswith('.whl')] == [f'vatt-{version}-py3-none-any.whl'] and 'dataset-metadata.json' in names
     ds = json.loads((wheels/'dataset-metadata.json').read_text())
     assert ds['id'] == 'someone/vatt-wheels' and len(ds['licenses']) == 1 and 6 <= len(ds['title']) <= 50
-    with zipfile.ZipFile(wheels/'vatt-0.0.1-py3-none-any.whl') as z:  # the wheel holds this checkout's modules
+    with zipfile.ZipFile(wheels/f'vatt-{version}-py3-none-any.whl') as z:  # the wheel holds this checkout's modules
         assert z.read('vatt/kaggle.py') == (ROOT/'vatt'/'kaggle.py').read_bytes() and 'vatt/_standin.py' in z.namelist()
+        assert f'__version__ = "{version}"' in z.read('vatt/__init__.py').decode() and f'Version: {version}' in z.read(f'vatt-{version}.dist-info/METADATA').decode()
     assert not (ROOT/'build').exists() and sorted(ROOT.glob('*.egg-info')) == egg_info  # built from a copy: the checkout is left as it was
     again = P.build_wheels(tmp_path/'again', 'someone')  # the manifest names the content, so an unchanged build uploads nothing
     assert sorted(p.name for p in again.glob('MANIFEST-*')) == sorted(p.name for p in wheels.glob('MANIFEST-*'))
@@ -119,46 +131,83 @@ def test_old_clients_are_refused():
 
 # --- pushing, through the real client with its HTTP layer stubbed ---------------------------------------------
 
+SLUG = 'vatt-paddy-convnext-resnet-coatnet'
+
+def save_reply(slug=SLUG, **kw):
+    "SaveKernel's answer as Kaggle sends it (kagglesdk ApiSaveKernelResponse; `ref` is the kernel's path, /code/<user>/<slug>)."
+    return (200, {**dict(ref=f'/code/someone/{slug}', url=f'https://www.kaggle.com/code/someone/{slug}', versionNumber=3, error='',
+                         invalidTags=[], invalidDatasetSources=[], invalidCompetitionSources=[], invalidKernelSources=[],
+                         invalidModelSources=[], kernelId=71234567), **kw})
+
+def log_of(*lines):
+    "A kernel log as Kaggle keeps it: a JSON list of {stream_name, time, data}, one entry per line of output."
+    return '[' + '\n,'.join(json.dumps(dict(stream_name='stdout', time=1.5 + i, data=l + '\n')) for i, l in enumerate(lines)) + ']'
+
 class FakeKaggle:
-    "Kaggle's HTTP API at requests.Session.send: records every request, answers each endpoint from `replies`."
-    def __init__(self, **replies):
-        self.calls, self.created = [], False
+    """Kaggle's HTTP API at requests.Session.send: records every request, answers each endpoint from `replies` with the JSON
+    Kaggle sends (camelCase fields; a status is the enum's camelCase name: 'queued', 'running', 'complete', 'error',
+    'cancelAcknowledged'). `statuses` are answered one per GetKernelSessionStatus call, the last one repeated."""
+    def __init__(self, statuses=('running',), summary=None, log=None, **replies):
+        self.calls, self.created, self.statuses = [], set(), list(statuses)
+        self.summary = summary
         self.replies = dict(ListDatasetFiles=(404, dict(code=404, message='Not found')),
                             StartBlobUpload=(200, dict(token='blob-token', createUrl='https://uploads.test/blob')),
                             CreateDataset=(200, dict(ref='someone/vatt-wheels', url='https://www.kaggle.com/datasets/someone/vatt-wheels', status='ok')),
                             CreateDatasetVersion=(200, dict(ref='someone/vatt-wheels', url='u', status='ok')),
-                            SaveKernel=(200, dict(ref='someone/vatt-paddy-convnext-resnet-coatnet', url='https://www.kaggle.com/code/someone/vatt-paddy-convnext-resnet-coatnet', versionNumber=3)),
-                            GetKernelSessionStatus=(200, dict(status='RUNNING')),
-                            GetKernel=(200, dict(metadata=dict(ref='someone/vatt-paddy-convnext-resnet-coatnet', id=7, title='vatt paddy convnext resnet coatnet',
-                                                               language='python', kernelType='notebook', enableGpu=True, enableInternet=True, machineShape='NvidiaTeslaT4'),
-                                                 blob=dict(source='{}', language='python', kernelType='notebook', slug='vatt-paddy-convnext-resnet-coatnet'))))
+                            SaveKernel=save_reply(),
+                            GetKernel=(200, dict(metadata=dict(ref=f'someone/{SLUG}', id=71234567, title='vatt paddy convnext resnet coatnet',
+                                                               language='python', kernelType='notebook', enableGpu=True, enableInternet=False,
+                                                               machineShape='NvidiaTeslaT4'),
+                                                 blob=dict(source='{}', language='python', kernelType='notebook', slug=SLUG))),
+                            ListKernelSessionOutput=(200, dict(files=[dict(url='https://storage.test/out/paddy/summary.json', fileName='paddy/summary.json')],
+                                                               log=log or log_of('epoch 1 done', 'all cells ran'), nextPageToken='')))
         self.replies.update(replies)
 
     def send(self, session, request, **kw):
-        name = request.url.rstrip('/').rsplit('/', 1)[-1]
+        name = request.url.split('?')[0].rstrip('/').rsplit('/', 1)[-1]
         body = request.body
         if request.method == 'POST' and body: body = json.loads(body)
         elif hasattr(body, 'read'): body = body.read()
         self.calls.append((request.method, name, body, dict(request.headers)))
         if request.method == 'PUT': status, payload = 200, {}
-        elif name == 'GetDatasetStatus': status, payload = (200, dict(status='READY')) if self.created else (404, dict(code=404, message='Not found'))
+        elif request.method == 'GET' and 'storage.test' in request.url:  # an output file, from its signed URL
+            status, payload = (200, self.summary) if self.summary is not None else (404, dict(message='gone'))
+        elif name == 'GetDatasetStatus':
+            status, payload = (200, dict(status='ready')) if body.get('datasetSlug') in self.created else (404, dict(code=404, message='Not found'))
+        elif name == 'GetKernelSessionStatus':
+            status, payload = 200, (self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0])
+            payload = payload if isinstance(payload, dict) else dict(status=payload)
         else:
             status, payload = self.replies[name]
-            if name in ('CreateDataset', 'CreateDatasetVersion'): self.created = True
+            if name == 'CreateDataset': self.created.add(body['slug'])
+            if name == 'CreateDatasetVersion': self.created.add(body.get('datasetSlug') or 'vatt-wheels')
         r = requests.Response()
         r.status_code, r._content, r.url, r.request = status, json.dumps(payload).encode(), request.url, request
         r.headers['Content-Type'] = 'application/json'
+        if 'storage.test' in request.url:  # streamed by the client's download_file
+            r.raw, r._content, r._content_consumed = io.BytesIO(r._content), False, False
+            r.headers['Content-Length'] = str(len(r.raw.getvalue()))
         return r
 
     def bodies(self, name): return [c[2] for c in self.calls if c[1] == name]
 
+@pytest.fixture(scope='module')
+def built_wheels(tmp_path_factory):
+    "The wheels dataset built once for all push tests (building it takes seconds; what it holds is tested above)."
+    return P.build_wheels(tmp_path_factory.mktemp('wheels')/P.WHEELS, 'someone')
+
 @pytest.fixture
-def kaggle_http(monkeypatch, tmp_path):
+def kaggle_http(monkeypatch, tmp_path, built_wheels):
     "Install a FakeKaggle at requests' boundary, with made-up credentials; returns a function that runs push.py."
     monkeypatch.setenv('HOME', str(tmp_path/'home'))
     monkeypatch.setenv('KAGGLE_CONFIG_DIR', str(tmp_path/'home'))
     monkeypatch.setenv('KAGGLE_USERNAME', 'someone'); monkeypatch.setenv('KAGGLE_KEY', 'not-a-real-key')
     for k in ('KAGGLE_API_TOKEN', 'KAGGLE_KERNEL_RUN_TYPE'): monkeypatch.delenv(k, raising=False)
+    def build(dest, user, extra=()):
+        assert user == 'someone' and not extra
+        shutil.rmtree(dest, ignore_errors=True); shutil.copytree(built_wheels, dest)
+        return Path(dest)
+    monkeypatch.setattr(P, 'build_wheels', build)
     fake = {}
     def install(**replies):
         fake['k'] = FakeKaggle(**replies)
@@ -166,7 +215,7 @@ def kaggle_http(monkeypatch, tmp_path):
         return fake['k']
     def run(*args):
         out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err): rc = push.main([*args, '--out', str(tmp_path/'build'), '--wait', '0'])
+        with redirect_stdout(out), redirect_stderr(err): rc = push.main([*args, '--out', str(tmp_path/'build'), '--poll', '0'])
         return rc, out.getvalue(), err.getvalue()
     return install, run
 
@@ -185,19 +234,31 @@ def test_push_asks_for_the_t4_and_reports_what_kaggle_runs_it_on(kaggle_http):
     assert created['slug'] == 'vatt-wheels' and created['ownerSlug'] == 'someone' and created['isPrivate'] is True
     uploads = [c for c in k.calls if c[0] == 'PUT']
     assert any(isinstance(c[2], bytes) and c[2][:2] == b'PK' for c in uploads)  # a wheel (a zip) went up
-    assert {b['name'] for b in k.bodies('StartBlobUpload')} >= {'vatt-0.0.1-py3-none-any.whl'}
-    assert k.bodies('GetKernelSessionStatus') and k.bodies('GetKernel')
-    assert "machine_shape 'NvidiaTeslaT4'" in out and 'status running' in out
+    assert {b['name'] for b in k.bodies('StartBlobUpload')} >= {f'vatt-{P.wheel_version()}-py3-none-any.whl'}
+    # status and pull by the metadata's id: Kaggle's ref (/code/someone/<slug>) is refused by kernels_status
+    assert k.bodies('GetKernelSessionStatus') == [dict(userName='someone', kernelSlug=SLUG)]
+    assert k.bodies('GetKernel') == [dict(userName='someone', kernelSlug=SLUG)]
+    assert "machine_shape 'NvidiaTeslaT4'" in out and 'status running' in out and f'pushed someone/{SLUG} version 3' in out
+
+def test_kernel_report_takes_the_metadata_id_not_the_pushs_ref(kaggle_http, tmp_path):
+    "The old push passed SaveKernel's ref to kernel_report; Kaggle's ref is /code/<user>/<slug>, which the client refuses."
+    install, run = kaggle_http
+    install()
+    api = P.kaggle_api()
+    ref = P.push_kernel(api, P.prepare_kernel(KAGGLE/'paddy'/'kernel-metadata.json', ROOT/'nbs', tmp_path/'k', user='someone'))['ref']
+    assert ref == f'/code/someone/{SLUG}'
+    with pytest.raises(ValueError): api.kernels_status(ref)
+    assert P.kernel_report(api, P.kernel_id(tmp_path/'k'))['status'] == 'running'
 
 def test_push_error_exits_non_zero_with_kaggles_message(kaggle_http):
     install, run = kaggle_http
-    install(SaveKernel=(200, dict(error='Notebook cannot be saved: phone verification required')))
+    install(SaveKernel=save_reply(ref='', url='', versionNumber=None, kernelId=0, error='Notebook cannot be saved: phone verification required'))
     rc, out, err = run('inspection')
     assert rc == 1 and 'Kaggle refused the kernel: Notebook cannot be saved: phone verification required' in err and 'pushed' not in out
 
 def test_a_dropped_competition_fails_and_says_to_join(kaggle_http):
     install, run = kaggle_http
-    install(SaveKernel=(200, dict(ref='someone/x', url='u', versionNumber=1, invalidCompetitionSources=['paddy-disease-classification'])))
+    install(SaveKernel=save_reply(invalidCompetitionSources=['paddy-disease-classification']))
     rc, out, err = run('paddy')
     assert rc == 1 and 'https://www.kaggle.com/competitions/paddy-disease-classification' in err
 
@@ -220,9 +281,9 @@ def test_a_dataset_refused_by_kaggle_stops_before_the_kernel(kaggle_http):
     rc, out, err = run('inspection')
     assert rc == 1 and 'The license is invalid' in err and not k.bodies('SaveKernel')
 
-def test_unchanged_wheels_are_not_uploaded_again(kaggle_http, tmp_path):
+def test_unchanged_wheels_are_not_uploaded_again(kaggle_http, built_wheels):
     install, run = kaggle_http
-    manifest = next(P.build_wheels(tmp_path/'w', 'someone').glob('MANIFEST-*')).name
+    manifest = next(built_wheels.glob('MANIFEST-*')).name
     k = install(ListDatasetFiles=(200, dict(datasetFiles=[dict(name='vatt-0.0.1-py3-none-any.whl'), dict(name=manifest)])))
     rc, out, err = run('inspection')
     assert rc == 0, err
@@ -242,3 +303,64 @@ def test_missing_credentials_are_a_clear_error(kaggle_http, monkeypatch):
     monkeypatch.delenv('KAGGLE_USERNAME'); monkeypatch.delenv('KAGGLE_KEY')
     rc, out, err = run('inspection')
     assert rc == 1 and 'kaggle.json' in err
+
+
+# --- waiting for the run -------------------------------------------------------------------------------------
+
+def run_summary(**kw):
+    "A summary.json as a tutorial writes it on a Kaggle T4."
+    return {**dict(tutorial='paddy', gpu='Tesla T4', versions=dict(vatt=P.wheel_version(), torch='2.10.0', fastai='2.8.7'),
+                   weights={'resnet26d': 'pretrained: /kaggle/input/x/resnet26d.bt_in1k/model.safetensors'}, results=dict(best_error_rate=0.03)), **kw}
+
+def test_wait_follows_the_run_to_its_end_and_fetches_its_summary(kaggle_http, tmp_path):
+    install, run = kaggle_http
+    # right after a push Kaggle may still report the previous run's end: it is not taken for this run's
+    k = install(statuses=['complete', 'complete', 'queued', 'running', 'complete'], summary=run_summary())
+    rc, out, err = run('paddy', '--wait')
+    assert rc == 0, out + err
+    assert len(k.bodies('GetKernelSessionStatus')) == 5 and all(b == dict(userName='someone', kernelSlug=SLUG) for b in k.bodies('GetKernelSessionStatus'))
+    assert k.bodies('ListKernelSessionOutput')[0]['userName'] == 'someone'
+    got = json.loads((tmp_path/'build'/'paddy'/'output'/'paddy'/'summary.json').read_text())
+    assert got == run_summary() and 'run on Tesla T4' in out and 'pretrained: /kaggle/input' in out
+
+def test_a_failed_run_exits_non_zero_with_the_logs_last_lines(kaggle_http):
+    install, run = kaggle_http
+    install(statuses=['running', dict(status='error', failureMessage='Your notebook tried to allocate more memory than is available.')],
+            log=log_of('cell 1 ok', 'Traceback (most recent call last):', "RuntimeError: pip could not install vatt"))
+    rc, out, err = run('paddy', '--wait')
+    assert rc == 1 and 'the run ended as error' in err and 'more memory than is available' in err
+    assert 'RuntimeError: pip could not install vatt' in err and 'Traceback' in err
+
+@pytest.mark.parametrize('summary,words', [(None, 'no summary.json'),
+                                           (run_summary(versions=dict(vatt='0.0.1+gold')), 'vatt 0.0.1+gold, not the'),
+                                           (run_summary(gpu='Tesla P100-PCIE-16GB'), "'Tesla P100-PCIE-16GB', not the NvidiaTeslaT4")])
+def test_a_run_that_is_not_what_was_pushed_fails(kaggle_http, summary, words):
+    install, run = kaggle_http
+    install(statuses=['running', 'complete'], summary=summary,
+            **({} if summary else dict(ListKernelSessionOutput=(200, dict(files=[], log=log_of('done'), nextPageToken='')))))
+    rc, out, err = run('paddy', '--wait')
+    assert rc == 1 and words in err, out + err
+
+def test_log_tail_reads_kaggles_log():
+    assert P.log_tail(log_of('a', 'b', 'c'), 2) == 'b\nc' and P.log_tail('plain\ntext', 1) == 'text'
+
+def test_weights_are_fetched_uploaded_and_attached_where_kaggle_weights_finds_them(kaggle_http, tmp_path, monkeypatch):
+    from vatt.learner import kaggle_weights
+    fetched = []
+    def download(repo, dest):  # the hub, stubbed: a file where hf_hub_download would put it
+        fetched.append(repo); (Path(dest)/'model.safetensors').write_bytes(repo.encode())
+    monkeypatch.setattr(P, '_hub_download', download)
+    install, run = kaggle_http
+    k = install()
+    rc, out, err = run('paddy', '--weights')
+    assert rc == 0, out + err
+    assert fetched == ['timm/resnet26d.bt_in1k', 'timm/convnext_small.fb_in22k', 'timm/coatnet_0_rw_224.sw_in1k']
+    slugs = ['resnet26d-bt-in1k', 'convnext-small-fb-in22k', 'coatnet-0-rw-224-sw-in1k']
+    assert sorted(b['slug'] for b in k.bodies('CreateDataset')) == sorted(['vatt-wheels', *slugs])
+    (save,) = k.bodies('SaveKernel')
+    assert save['datasetDataSources'] == ['someone/vatt-wheels', *[f'someone/{s}' for s in slugs]] and save['enableInternet'] is False
+    # mounted as Kaggle mounts datasets, each model finds its own file
+    root = tmp_path/'build'/'weights'
+    for arch, s in zip(P.ARCHS['paddy'], slugs): assert kaggle_weights(arch, root) == str(root/s/'model.safetensors')
+    fetched.clear()
+    assert run('paddy', '--weights', '--dry-run', '--user', 'someone')[0] == 0 and not fetched  # fetched once, kept

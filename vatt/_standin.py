@@ -7,10 +7,20 @@ off Kaggle when the real data cannot be had. Private: tutorials reach it through
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, cv2
-from .kaggle import PET_BREEDS, CAT_BREEDS, STUDY_BREEDS
 
 # %% auto #0
-__all__ = ['PADDY_LABELS', 'PADDY_VARIETIES', 'STANDINS', 'make_paddy_standin', 'make_pets_standin']
+__all__ = ['PET_BREEDS', 'CAT_BREEDS', 'STUDY_BREEDS', 'PADDY_LABELS', 'PADDY_VARIETIES', 'STANDINS', 'make_paddy_standin',
+           'make_pets_standin']
+
+# %% ../nbs/12a_standin.ipynb #4e68bbab
+PET_BREEDS = ('Abyssinian', 'american_bulldog', 'american_pit_bull_terrier', 'basset_hound', 'beagle', 'Bengal', 'Birman',
+              'Bombay', 'boxer', 'British_Shorthair', 'chihuahua', 'Egyptian_Mau', 'english_cocker_spaniel', 'english_setter',
+              'german_shorthaired', 'great_pyrenees', 'havanese', 'japanese_chin', 'keeshond', 'leonberger', 'Maine_Coon',
+              'miniature_pinscher', 'newfoundland', 'Persian', 'pomeranian', 'pug', 'Ragdoll', 'Russian_Blue', 'saint_bernard',
+              'samoyed', 'scottish_terrier', 'shiba_inu', 'Siamese', 'Sphynx', 'staffordshire_bull_terrier', 'wheaten_terrier',
+              'yorkshire_terrier')  # the 37 breeds in the archive's (and torchvision's) class order
+CAT_BREEDS = tuple(b for b in PET_BREEDS if b[0].isupper())
+STUDY_BREEDS = PET_BREEDS[:12]  # what the source study's "first 12 classes of OxfordIIITPet" are
 
 # %% ../nbs/12a_standin.ipynb #c877c479
 PADDY_LABELS = ('bacterial_leaf_blight', 'bacterial_leaf_streak', 'bacterial_panicle_blight', 'blast', 'brown_spot',

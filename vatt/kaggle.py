@@ -5,7 +5,7 @@ labelling (a fixed split included) and where a submission goes."""
 
 # %% ../nbs/12_kaggle.ipynb #bc8a1514
 from __future__ import annotations
-import os, re, tempfile, functools
+import os, re, json, platform, tempfile, functools
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
@@ -14,12 +14,13 @@ from fastcore.meta import delegates
 from fastai.vision.all import get_image_files, resize_images, verify_images, L, DataLoaders
 from .core import VattError, on_kaggle, output_dir, hub_reachable, kaggle_working
 from .data import labelled_dls
+from ._standin import PET_BREEDS, CAT_BREEDS, STUDY_BREEDS, STANDINS  # the breed lists live with the drawer, below this module
 
 # %% auto #0
-__all__ = ['SCALES', 'PET_BREEDS', 'CAT_BREEDS', 'STUDY_BREEDS', 'kaggle_input', 'in_test', 'work_dir', 'submission_path',
-           'scale_name', 'by_scale', 'DataSource', 'kaggle_candidates', 'data_home', 'find_data', 'subsample',
-           'items_dls', 'shrink_images', 'paddy_ok', 'pet_label', 'pet_items', 'pets_ok', 'pet_split', 'kaggle_api',
-           'download_competition', 'download_pets']
+__all__ = ['SCALES', 'kaggle_input', 'in_test', 'work_dir', 'submission_path', 'scratch_dir', 'scale_name', 'by_scale',
+           'DataSource', 'kaggle_candidates', 'data_home', 'find_data', 'subsample', 'items_dls', 'shrink_images',
+           'paddy_ok', 'pet_label', 'pet_items', 'pets_ok', 'pet_split', 'kaggle_api', 'download_competition',
+           'download_pets', 'run_info', 'announce_weights', 'write_summary']
 
 # %% ../nbs/12_kaggle.ipynb #580691da
 def kaggle_input() -> Path:
@@ -45,6 +46,16 @@ def work_dir(name:str, # a folder name for one tutorial's outputs
 def submission_path(name:str='submission.csv') -> Path:
     "Where a competition's predictions go: `/kaggle/working/<name>` on Kaggle, else `work_dir('submission')/<name>`."
     return (output_dir(kaggle_working()) if on_kaggle() else work_dir('submission'))/name
+
+# %% ../nbs/12_kaggle.ipynb #e86a42a9
+def scratch_dir(name:str, # a folder name for one tutorial's intermediate files
+               ) -> Path:
+    "A writable folder for files that are not results: `/kaggle/temp/name` on Kaggle (env `VATT_KAGGLE_TEMP`; else the system's temporary folder), else `work_dir(name)`."
+    if not on_kaggle(): return work_dir(name)
+    for root in (Path(os.environ.get('VATT_KAGGLE_TEMP', '/kaggle/temp')), Path(tempfile.gettempdir())/'vatt'):
+        try: (root/name).mkdir(parents=True, exist_ok=True); return root/name
+        except OSError: continue
+    raise VattError(f'no writable scratch folder for {name!r}: set VATT_KAGGLE_TEMP to a writable folder')
 
 # %% ../nbs/12_kaggle.ipynb #9965dac0
 SCALES = ('small', 'full')
@@ -114,7 +125,6 @@ def _missing_on_kaggle(slug, kind, layout):
 def _standin_writer(name, standin):
     "`standin` as a function dest -> None: itself, or vatt._standin's drawer for `name` with the keywords in `standin`."
     if standin is None or callable(standin): return standin
-    from vatt._standin import STANDINS
     if name not in STANDINS: raise VattError(f'no stand-in is drawn for {name!r} (only {sorted(STANDINS)}): pass standin= a function dest -> None')
     return functools.partial(STANDINS[name], **dict(standin))
 
@@ -211,14 +221,6 @@ def paddy_ok(p:Path) -> bool:
     return (p/'train_images').is_dir() and (p/'train.csv').is_file()
 
 # %% ../nbs/12_kaggle.ipynb #37e20286
-PET_BREEDS = ('Abyssinian', 'american_bulldog', 'american_pit_bull_terrier', 'basset_hound', 'beagle', 'Bengal', 'Birman',
-              'Bombay', 'boxer', 'British_Shorthair', 'chihuahua', 'Egyptian_Mau', 'english_cocker_spaniel', 'english_setter',
-              'german_shorthaired', 'great_pyrenees', 'havanese', 'japanese_chin', 'keeshond', 'leonberger', 'Maine_Coon',
-              'miniature_pinscher', 'newfoundland', 'Persian', 'pomeranian', 'pug', 'Ragdoll', 'Russian_Blue', 'saint_bernard',
-              'samoyed', 'scottish_terrier', 'shiba_inu', 'Siamese', 'Sphynx', 'staffordshire_bull_terrier', 'wheaten_terrier',
-              'yorkshire_terrier')  # the 37 breeds in the archive's (and torchvision's) class order
-CAT_BREEDS = tuple(b for b in PET_BREEDS if b[0].isupper())
-STUDY_BREEDS = PET_BREEDS[:12]  # what the source study's "first 12 classes of OxfordIIITPet" are
 _PET_RE = re.compile(r'^(.+)_\d+\.jpg$')
 
 def pet_label(fn:str|Path) -> str:
@@ -275,3 +277,39 @@ def download_pets(dest:Path):
     "A `download` function for `find_data`: Oxford-IIIT Pet (images and the official split) through torchvision."
     from torchvision.datasets import OxfordIIITPet
     OxfordIIITPet(root=str(dest), download=True)
+
+# %% ../nbs/12_kaggle.ipynb #2fadc511
+_PACKAGES = ('torch', 'torchvision', 'fastai', 'fastcore', 'timm', 'numpy', 'pillow', 'opencv-python-headless', 'scikit-image',
+             'matplotlib', 'pandas')
+
+def run_info() -> dict:
+    "Where and with what a run ran: the GPU (`torch.cuda.get_device_name()`, else 'cpu'), Kaggle or not, the versions of Python, vatt and its dependencies."
+    from importlib.metadata import version, PackageNotFoundError
+    import vatt
+    def v(p):
+        try: return version(p)
+        except PackageNotFoundError: return None
+    return dict(gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu', kaggle=on_kaggle(),
+                versions=dict(python=platform.python_version(), vatt=vatt.__version__, **{p: v(p) for p in _PACKAGES}))
+
+def announce_weights(notes:dict, # {model: where its weights come from}, as `pretrained_source` notes it
+                    ) -> dict:
+    "Print where each model's weights come from, loudly when a model starts from random weights; `notes` back."
+    for a, n in notes.items(): print(f'weights of {a}: {n}')
+    rand = [a for a, n in notes.items() if not str(n).startswith('pretrained')]
+    if rand: print(f"*** NO PRETRAINED WEIGHTS for {', '.join(rand)}: they train from random weights, so their figures say nothing next to "
+                   f"pretrained ones. Attach the weights to the kernel (kaggle/README.md, 'Weights with the internet off') or switch its internet on.")
+    return notes
+
+def write_summary(out:str|Path, # the tutorial's work folder
+                  tutorial:str, # its name
+                  weights:dict, # {model: where its weights came from} (`learn.vatt_info['weights']`)
+                  results:dict, # the headline figures
+                  **extra, # anything else worth keeping (data source, scale, precision, ...)
+                 ) -> Path:
+    "`summary.json` in `out`: the tutorial, `run_info()`, the weights of each model (pretrained or random, from where), the results."
+    s = dict(tutorial=tutorial, **run_info(), weights=weights, pretrained=all(str(n).startswith('pretrained') for n in weights.values()),
+             results=results, **extra)
+    p = Path(out)/'summary.json'
+    p.write_text(json.dumps(s, indent=1, default=str))
+    return p

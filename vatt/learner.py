@@ -20,10 +20,10 @@ from .data import image_dls, image_items, class_weights, changes_class
 from .defects import DefectNet, DefectLoss, MaskCrop, defect_dls, cls_accuracy, map_dice
 
 # %% auto #0
-__all__ = ['POOLS', 'DEFECT_RECIPE', 'PLAIN', 'close_archs', 'check_arch', 'PretrainedUnavailable', 'pretrained_source',
-           'History', 'input_size', 'fixed_input_size', 'check_input_size', 'ChannelsFirst', 'channels_last_features',
-           'linear_head', 'make_learner', 'param_counts', 'stage_names', 'defect_learner', 'train', 'load_model',
-           'normal_items', 'train_normal']
+__all__ = ['POOLS', 'DEFECT_RECIPE', 'PLAIN', 'close_archs', 'check_arch', 'PretrainedUnavailable', 'kaggle_weights',
+           'pretrained_source', 'History', 'input_size', 'fixed_input_size', 'check_input_size', 'ChannelsFirst',
+           'channels_last_features', 'linear_head', 'make_learner', 'param_counts', 'stage_names', 'defect_learner',
+           'train', 'load_model', 'normal_items', 'train_normal']
 
 # %% ../nbs/05_learner.ipynb #11a57428
 def close_archs(name:str, n:int=6) -> list[str]:
@@ -60,6 +60,27 @@ def _cached_weights(arch):
         if p.exists(): return str(p)
     return None
 
+def _norm(name): return re.sub(r'[-_.]+', '-', str(name).lower())
+
+def kaggle_weights(arch:str, # timm name, with or without its pretrained tag
+                   root:str|Path|None=None, # default: the Kaggle input folder (env `VATT_KAGGLE_INPUT`, else /kaggle/input)
+                  ) -> str|None:
+    """A checkpoint of `arch` attached to a Kaggle kernel, or None: a file named as timm's hub repository names it
+    (`model.safetensors`, `pytorch_model.bin`, or the config's own file name) anywhere under `root`, below a folder named
+    like the model's hub repository (`resnet26d.bt_in1k`) or like `arch`, case and `-_.` aside (so Kaggle's slugs match)."""
+    root = Path(root if root is not None else os.environ.get('VATT_KAGGLE_INPUT', '/kaggle/input'))
+    if not root.is_dir(): return None
+    try: cfg = timm.models.get_pretrained_cfg(arch, allow_unregistered=False)
+    except Exception: cfg = None
+    names = {_norm(arch)} | ({_norm(cfg.hf_hub_id.split('@')[0].split('/')[-1])} if cfg is not None and cfg.hf_hub_id else set())
+    files = {'model.safetensors', 'pytorch_model.bin'} | ({cfg.hf_hub_filename} if cfg is not None and cfg.hf_hub_filename else set()) \
+            | ({cfg.url.split('/')[-1]} if cfg is not None and cfg.url else set())
+    for d, dirs, fs in sorted(os.walk(root, followlinks=True)):
+        dirs.sort()
+        hit = sorted(set(fs) & files)
+        if hit and names & {_norm(part) for part in Path(d).relative_to(root).parts}: return str(Path(d)/hit[0])
+    return None
+
 def pretrained_source(arch:str, # timm name
                       pretrained:bool=True, # want pretrained weights?
                       weights:str|Path|None=None, # a local weights file, which wins
@@ -69,13 +90,13 @@ def pretrained_source(arch:str, # timm name
         if not Path(weights).is_file(): raise VattError(f'weights file {weights} does not exist')
         return dict(pretrained=True, pretrained_cfg_overlay=dict(file=str(weights))), f'pretrained: {weights}'
     if not pretrained: return dict(pretrained=False), 'random init (pretrained=False)'
-    cached = _cached_weights(arch)
+    cached = kaggle_weights(arch) or _cached_weights(arch)  # attached to a Kaggle kernel first, then timm's caches
     if cached: return dict(pretrained=True, pretrained_cfg_overlay=dict(file=cached)), f'pretrained: {cached}'
     if hub_reachable(): return dict(pretrained=True), 'pretrained: model hub'
     warnings.warn(f"pretrained weights for {arch!r} could not be had: the model hub is unreachable and they are not "
                   "cached. Training starts from random weights. To use pretrained weights offline, pass "
                   "weights='path/to/model.safetensors' (saved where there is network, e.g. from the model's hub page), "
-                  "or on Kaggle attach a dataset or model that holds the file and pass its path under /kaggle/input.",
+                  "or on Kaggle attach a dataset or model that holds it in a folder named like the model (see `kaggle_weights`).",
                   PretrainedUnavailable)
     return dict(pretrained=False), 'random init (pretrained weights unavailable offline)'
 
