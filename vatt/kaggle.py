@@ -14,7 +14,7 @@ from fastcore.meta import delegates
 from fastai.vision.all import get_image_files, resize_images, verify_images, L, DataLoaders
 from .core import VattError, on_kaggle, output_dir, hub_reachable, kaggle_working
 from .data import labelled_dls
-from ._standin import PET_BREEDS, CAT_BREEDS, STUDY_BREEDS, STANDINS  # the breed lists live with the drawer, below this module
+from ._standin import PET_BREEDS, CAT_BREEDS, STUDY_BREEDS, STANDINS  # noqa: F401 (re-exported for the tutorials; the lists live with the drawer, below this module)
 
 # %% auto #0
 __all__ = ['SCALES', 'kaggle_input', 'in_test', 'work_dir', 'submission_path', 'scratch_dir', 'scale_name', 'by_scale',
