@@ -1,6 +1,6 @@
 """Run the library notebooks and keep the outputs that teach: figures, tables and printed results.
 
-    python tools/save_outputs.py                 # the library notebooks (00 to 12a)
+    python tools/save_outputs.py                 # the library notebooks (00 to 12, with 04b and 11a)
     python tools/save_outputs.py nbs/03_cam.ipynb
     python tools/save_outputs.py --no-run          # only strip and shrink the outputs already saved
 
@@ -16,7 +16,7 @@ from nbdev.test import test_nb
 
 MAX_LINES = 40  # of one printed output
 MAX_WIDTH = 900  # pixels of a saved figure
-LIBRARY = re.compile(r'^(0\d|1[0-2])a?_(?!tutorial)')
+LIBRARY = re.compile(r'^(0\d|1[0-2])[a-z]?_(?!tutorial)')
 
 
 def shrink_png(b64:str) -> str:

@@ -208,11 +208,11 @@ def _labelled_verdict(df, vocab) -> str|None:
     np.add.at(cm, (top[lab].map(vocab.index).values, df.pred[lab].map(vocab.index).values), 1)
     return str(verdict(dict(confusion=cm.tolist(), per_class={c: {} for c in vocab}))) + f' (the {int(lab.sum())} images in class folders)'
 
-def predict_cmd(args, out:Path) -> dict:
+def predict_cmd(args, out:Path, learn=None) -> dict:
     "`vatt predict MODEL PATH`: a CSV of predictions, and with `--cam` an overlay of the predicted class per image."
     if Path(args.path).is_file(): raise VattError(f'{args.path} is a file: vatt predict takes a folder of images; for one image, vatt explain MODEL {args.path}')
     if args.csv is not None and Path(args.csv).is_dir(): raise VattError(f'--csv {args.csv} is a folder: give a file name, e.g. {Path(args.csv)/"predictions.csv"}')
-    learn = load_model(args.model)
+    learn = learn or load_model(args.model)
     cam = Staged(args.cam, '--cam') if args.cam else None  # written whole, as a report: a new or empty folder, or a previous one replaced
     with cam or contextlib.nullcontext():  # a failure or Ctrl-C leaves --cam as it was
         df = learn.predict_folder(args.path, tta=args.tta, bs=args.bs)  # unreadable images: said once, by the search
@@ -279,15 +279,18 @@ def anomaly_predict_cmd(args, out:Path, learn) -> dict:
     csv = Path(args.csv) if args.csv else out/'predictions.csv'
     csv.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(csv, index=False)
-    if args.cam:
+    cam = Staged(args.cam, '--cam') if args.cam else None  # written whole, like the plain model's overlays
+    with cam or contextlib.nullcontext():
         m = learn.model
-        for f in df.file:
+        for f in (df.file if cam else []):
             im = Image.open(Path(args.path)/f).convert('RGB')
             _, amap = score_large(m, to_batch([im]))
             fig, ax = plt.subplots(figsize=(im.width / 100, im.height / 100), dpi=100)
             ax.imshow(im); ax.imshow(anomaly_unit(amap, m.pixel_ref).numpy(), cmap='inferno', alpha=0.5, vmin=0, vmax=1); ax.axis('off')
-            dest = Path(args.cam)/Path(f).with_suffix('.png'); dest.parent.mkdir(parents=True, exist_ok=True)
+            name = Path(f) if Path(f).suffix.lower() == '.png' else Path(f + '.png')  # x.jpg and x.png give two overlays
+            dest = cam.out/name; dest.parent.mkdir(parents=True, exist_ok=True)
             save_fig(fig, dest, close=True)
+        if cam: cam.commit()
     print(f"{len(df)} images: {int(df.anomalous.sum())} anomalous (score above {float(learn.model.threshold):.4g}); csv: {csv}")
     return dict(csv=str(csv), n=len(df), anomalous=int(df.anomalous.sum()))
 
@@ -296,7 +299,7 @@ def _train(args, out): return anomaly_train_cmd(args, out) if _wants_anomaly(arg
 def _demo(args, out): return anomaly_demo(args, out) if args.normal else _PLAIN['demo'](args, out)
 def _predict(args, out):
     learn = load_model(args.model)
-    return anomaly_predict_cmd(args, out, learn) if is_anomaly_model(learn.model) else _PLAIN['predict'](args, out)
+    return anomaly_predict_cmd(args, out, learn) if is_anomaly_model(learn.model) else _PLAIN['predict'](args, out, learn)
 COMMANDS.update(train=_train, demo=_demo, predict=_predict)
 
 

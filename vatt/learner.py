@@ -96,7 +96,7 @@ def pretrained_source(arch:str, # timm name
     warnings.warn(f"pretrained weights for {arch!r} could not be had: the model hub is unreachable and they are not "
                   "cached. Training starts from random weights. To use pretrained weights offline, pass "
                   "weights='path/to/model.safetensors' (saved where there is network, e.g. from the model's hub page), "
-                  "or on Kaggle attach a dataset or model that holds it in a folder named like the model (see `kaggle_weights`).",
+                  "or on Kaggle attach a dataset or model that holds it in a folder named like the model (found under /kaggle/input, see `kaggle_weights`).",
                   PretrainedUnavailable)
     return dict(pretrained=False), 'random init (pretrained weights unavailable offline)'
 
