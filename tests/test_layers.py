@@ -11,7 +11,10 @@ def test_imports_point_down():
         nb = re.search(r'File to edit: \.\./nbs/(\w+)\.ipynb', src)
         if not nb: continue  # __init__, _modidx
         order[f.stem] = nb.group(1)
-        imports[f.stem] = set(re.findall(r'^\s*from \.(\w+) import', src, re.M)) | set(re.findall(r'^\s*import vatt\.(\w+)', src, re.M))
+        # relative and absolute imports, at the top or inside functions (issue 20: the kaggle/_standin circle went through one)
+        imports[f.stem] = set(re.findall(r'^\s*from \.(\w+) import', src, re.M)) | set(re.findall(r'^\s*(?:import|from) vatt\.(\w+)', src, re.M))
     assert {'core', 'plots', 'data', 'cam', 'defects', 'learner', 'attention', 'explain', 'metrics', 'evaluate', 'report', 'cli'} <= set(order)
     up = [(m, i) for m, deps in imports.items() for i in deps if i in order and order[i] >= order[m]]
     assert not up, f'imports that point up (or sideways): {up}'
+    mutual = [(m, i) for m, deps in imports.items() for i in deps if m in imports.get(i, ())]
+    assert not mutual, f'modules that import each other: {mutual}'

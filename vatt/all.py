@@ -12,13 +12,16 @@ from .core import *
 from .plots import *
 from .data import *
 from .cam import *
+from .defects import *
+from .anomaly import *
 from .learner import *
 from .attention import *
 from .explain import *
 from .metrics import *
 from .evaluate import *
 from .report import *
-from . import core, plots, data, cam, learner, attention, explain, metrics, evaluate, report
+from .kaggle import *
+from . import core, plots, data, cam, defects, anomaly, learner, attention, explain, metrics, evaluate, report, kaggle
 
 # %% ../nbs/16_all.ipynb #bbaccf61
-__all__ = [n for m in (core, plots, data, cam, learner, attention, explain, metrics, evaluate, report) for n in m.__all__]
+__all__ = [n for m in (core, plots, data, cam, defects, anomaly, learner, attention, explain, metrics, evaluate, report, kaggle) for n in m.__all__]
