@@ -35,7 +35,7 @@ def one(a):
     t0 = time.time()
     res = evaluate_anomaly(m, items, types, masks, normal='ok')
     inf = len(items) / (time.time() - t0)
-    res.pop('scores')
+    res.pop('scores'); res.pop('maps')
     out = dict(method=a.method, seed=a.seed, size=a.size, arch=a.arch, n_train=len(train), n_val=len(val), n_test=len(items),
                fit_s=round(fit_s, 1), images_per_s=round(inf, 2), peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                threads=a.threads, steps=a.steps if a.method == 'learned' else None, metrics=res)

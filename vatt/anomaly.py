@@ -529,7 +529,7 @@ def evaluate_anomaly(model:AnomalyModel, items:list, # test images (files)
                      types:list, # each image's type: 'good' (or the normal class) for normal images
                      masks:list|None=None, # bool (H, W) per image (None: no pixel metrics for it)
                      normal:str='good') -> dict:
-    "The anomaly metrics overall and per defect type: {'all': {...}, '<type>': {...}}, images scored at their own size."
+    "The anomaly metrics overall and per defect type: {'all': {...}, '<type>': {...}}, images scored at their own size; `scores` and `maps` per image too."
     scores, maps = [], []
     for it in items:
         s, m = score_large(model, to_batch([it]))
@@ -543,5 +543,5 @@ def evaluate_anomaly(model:AnomalyModel, items:list, # test images (files)
                                [masks[i] for i in sel] if pix else None, thr)
     res = {'all': _metrics(np.ones(len(items), bool))}
     for t in sorted(set(types) - {normal}): res[t] = _metrics((np.array(types) == t) | ~y)
-    res['scores'] = scores
+    res['scores'], res['maps'] = scores, maps
     return res

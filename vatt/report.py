@@ -363,20 +363,19 @@ def explain_report(learn:Learner, # a trained Learner (`vatt.learner.load_model`
     return dict(metrics=m, cam=rep.metrics['cam'], not_learned=rep.metrics['not_learned'], verdict=rep.metrics['verdict'], report=str(page), learn=learn)
 
 # %% ../nbs/10_report.ipynb #a17e1002
-from .anomaly import evaluate_anomaly, read_mvtec, mvtec_masks, is_mvtec, anomaly_unit, to_batch, score_large
+from .anomaly import evaluate_anomaly, read_mvtec, mvtec_masks, is_mvtec, anomaly_unit
 from .learner import train_normal
 
-def _anomaly_figure(model, items, types, masks, scores, n:int=6):
-    "The highest-scored test images of each kind, their anomaly maps and true masks."
+def _anomaly_figure(model, items, types, masks, scores, maps, n:int=6):
+    "The highest-scored test images of each kind, their anomaly maps (as scored) and true masks."
     import matplotlib.pyplot as plt, numpy as np
     from PIL import Image
     order = np.argsort(scores)[::-1]
     pick = list(dict.fromkeys([i for i in order if types[i] != 'good'][:n - 2] + [i for i in order if types[i] == 'good'][:2]))
     fig, axs = plt.subplots(3, len(pick), figsize=(2.2 * len(pick), 6.2), squeeze=False)
     for j, i in enumerate(pick):
-        _, m = score_large(model, to_batch([items[i]]))
         axs[0, j].imshow(Image.open(items[i]).convert('RGB')); axs[0, j].set_title(f'{types[i]}\nscore {scores[i]:.3g}', fontsize=8)
-        axs[1, j].imshow(anomaly_unit(m, model.pixel_ref).numpy(), cmap='inferno', vmin=0, vmax=1)
+        axs[1, j].imshow(anomaly_unit(torch.as_tensor(maps[i]), model.pixel_ref).numpy(), cmap='inferno', vmin=0, vmax=1)
         if masks[i] is not None: axs[2, j].imshow(masks[i], cmap='gray')
     for a in axs.flat: a.axis('off')
     return fig
@@ -406,13 +405,13 @@ def anomaly_report(data, # good images (a folder, class folders with `normal`, o
         if test:
             items, types, masks = zip(*test)
             res = evaluate_anomaly(learn.model, list(items), list(types), list(masks), normal='good')
-            scores = res.pop('scores')
+            scores, maps = res.pop('scores'), res.pop('maps')
             rows = [dict(type=t, **{k: v for k, v in r.items()}) for t, r in res.items()]
             rep.section('Anomaly detection', 'Image AUROC, pixel AUROC and AUPRO (per-region overlap up to 30 % false-positive rate, '
                         "as MVTec AD defines it), each defect type against the good test images; 'all' pools them. "
                         'False-reject rate and recall at the stored threshold.')
             rep.table(rows)
-            rep.figure(_anomaly_figure(learn.model, list(items), list(types), list(masks), scores), 'anomaly_maps',
+            rep.figure(_anomaly_figure(learn.model, list(items), list(types), list(masks), scores, maps), 'anomaly_maps',
                        'the highest-scored test images: image, anomaly map (0.5 = the 99.9 % level of good pixels), true mask')
             rep.metrics['anomaly'] = res
         else: rep.text('No test images with defects: give an MVTec AD category, or use vatt explain on labelled images.', note=True)
