@@ -21,8 +21,13 @@ unset PYTHONPATH VIRTUAL_ENV  # IPython would put an active venv's site-packages
 # closer torch on this machine's disk, 2.13.0+cpu, does not load the registry's torchvision 0.28.0 ("operator
 # torchvision::nms does not exist"), so the default is the pair on local disk, torch 2.14.1 / torchvision 0.29.1.
 KAGGLE_TORCH=${KAGGLE_TORCH:-"torch==2.14.1 torchvision==0.29.1"}
-KAGGLE_PKGS=(fastai==2.8.7 timm==1.0.26 "fastcore<2" "opencv-python-headless==4.13.*" scikit-image==0.25.2
-             matplotlib==3.10.0 pillow==11.3.0 numpy==2.0.2 pandas ipython accelerate)  # accelerate: on Kaggle's image; fastai.distributed needs it
+# The versions are the image's own freeze, Kaggle/docker-python's installed_cpu_packages.txt (the GPU image differs in
+# torch's CUDA build only): fastai 2.8.7 with fasttransform 0.0.2 and plum-dispatch 2.8.0 (pip alone would resolve
+# plum 2.10, whose functions cannot be pickled: learn.export fails; vatt declares plum-dispatch<2.10 for that case),
+# fastcore 1.12.36, numpy 2.4.6, IPython 7.34.0.
+KAGGLE_PKGS=(fastai==2.8.7 fasttransform==0.0.2 plum-dispatch==2.8.0 fastcore==1.12.36 timm==1.0.26
+             opencv-python-headless==4.13.0.92 scikit-image==0.25.2 matplotlib==3.10.0 pillow==11.3.0 numpy==2.4.6
+             pandas==2.3.3 ipython==7.34.0 accelerate==1.13.0)  # accelerate: fastai.distributed needs it
 
 if [ "$WHAT" != image ]; then
   echo "=== extra: a fresh venv with vatt[kaggle] alone"
@@ -42,7 +47,8 @@ else rm -rf "$K"; python3 -m venv "$K"; fi
 "$PY" - <<'EOF'
 import importlib.metadata as m, sys
 print('python', sys.version.split()[0]); print(' '.join(f'{p} {m.version(p)}' for p in ('torch', 'torchvision', 'fastai', 'fastcore', 'timm',
-      'opencv-python-headless', 'scikit-image', 'matplotlib', 'pillow', 'numpy', 'pandas', 'ipython', 'accelerate')))
+      'fasttransform', 'plum-dispatch', 'opencv-python-headless', 'scikit-image', 'matplotlib', 'pillow', 'numpy', 'pandas', 'ipython',
+      'accelerate')))
 EOF
 (cd "$W" && "$PY" -c "import importlib.util as u, sys; sys.exit(bool(u.find_spec('vatt')))") || { echo "vatt is already in the image venv"; exit 1; }
 "$PY" "$ROOT/kaggle/push.py" inspection --dry-run --out "$W/build" >/dev/null  # the wheel, built as push.py builds it
