@@ -27,7 +27,8 @@ KAGGLE_TORCH=${KAGGLE_TORCH:-"torch==2.14.1 torchvision==0.29.1"}
 # fastcore 1.12.36, numpy 2.4.6, IPython 7.34.0.
 KAGGLE_PKGS=(fastai==2.8.7 fasttransform==0.0.2 plum-dispatch==2.8.0 fastcore==1.12.36 timm==1.0.26
              opencv-python-headless==4.13.0.92 scikit-image==0.25.2 matplotlib==3.10.0 pillow==11.3.0 numpy==2.4.6
-             pandas==2.3.3 ipython==7.34.0 accelerate==1.13.0)  # accelerate: fastai.distributed needs it
+             pandas==2.3.3 ipython==7.34.0 accelerate==1.13.0  # accelerate: fastai.distributed needs it
+             nbdev==3.0.17 execnb==0.2.2 fastgit==0.0.4 ghapi==1.0.13)  # on the image too: the notebooks' show_doc
 
 if [ "$WHAT" != image ]; then
   echo "=== extra: a fresh venv with vatt[kaggle] alone"
@@ -46,7 +47,7 @@ else rm -rf "$K"; python3 -m venv "$K"; fi
 "$K/bin/pip" install -q $KAGGLE_TORCH "${KAGGLE_PKGS[@]}"
 "$PY" - <<'EOF'
 import importlib.metadata as m, sys
-print('python', sys.version.split()[0]); print(' '.join(f'{p} {m.version(p)}' for p in ('torch', 'torchvision', 'fastai', 'fastcore', 'timm',
+print('python', sys.version.split()[0]); print(' '.join(f'{p} {m.version(p)}' for p in ('torch', 'torchvision', 'fastai', 'fastcore', 'timm', 'nbdev',
       'fasttransform', 'plum-dispatch', 'opencv-python-headless', 'scikit-image', 'matplotlib', 'pillow', 'numpy', 'pandas', 'ipython',
       'accelerate')))
 EOF
@@ -54,7 +55,7 @@ EOF
 "$PY" "$ROOT/kaggle/push.py" inspection --dry-run --out "$W/build" >/dev/null  # the wheel, built as push.py builds it
 
 # a notebook runner as Kaggle runs a kernel (every code cell in order), skipping nbdev-test's default flags (slow, cuda, kaggle);
-# nbdev is not on Kaggle's image and nbdev 3 needs fastcore >= 2, so `show_doc` (documentation rendering only) is a no-op there
+# Kaggle's image has nbdev 3.0.17 (on fastcore 1.12.36), so show_doc renders as there; without nbdev it would be a no-op
 cat > "$W/run_nb.py" <<'EOF'
 import json, re, sys, types, time
 try: import nbdev.showdoc
