@@ -13,7 +13,7 @@ import numpy as np, torch, timm, torch.nn.functional as F
 from torch import nn
 from .core import VattError, eval_mode
 from .data import open_rgb, read_mask, _IMG_EXTS
-from .cam import capture, map_method, PROBES, resize_maps
+from .cam import map_method, serves, HeadProbe, ANOMALY_HEAD
 from .defects import DefectNet, pixel_loss, defect_prob
 
 # %% auto #0
@@ -21,7 +21,7 @@ __all__ = ['SHAPES', 'FILLS', 'MIN_GOOD', 'to_batch', 'to_uint8', 'noise_shape',
            'encoder', 'middle_stages', 'calibrate_bn', 'patch_features', 'greedy_coreset', 'nn_search', 'MapOut',
            'gaussian_blur', 'AnomalyModel', 'synth_batch', 'fit_knn', 'fit_learned', 'calibrate', 'split_normal',
            'score_large', 'auroc', 'aupro', 'anomaly_metrics', 'is_mvtec', 'read_mvtec', 'mvtec_masks', 'anomaly_unit',
-           'AnomalyProbe', 'is_anomaly_model', 'evaluate_anomaly']
+           'AnomalyProbe', 'anomaly_map_of', 'is_anomaly_model', 'evaluate_anomaly']
 
 # %% ../nbs/04b_anomaly.ipynb #880417a6
 _MEAN, _STD = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
@@ -215,6 +215,8 @@ def gaussian_blur(m:torch.Tensor, sigma:float=4.) -> torch.Tensor:
 
 class AnomalyModel(nn.Module):
     "An anomaly detector trained on good images: forward gives (logits (B, 2), anomaly map (B, 1, H, W))."
+    no_class_maps = ("an anomaly model has none: its map method is 'anomaly_map' (learn.explain(items, 'anomaly_map'), "
+                     "learn.get_maps(methods=['anomaly_map']))")  # what the engine says when CAMs or attention are asked of it
     def __init__(self, method:str, # 'learned' or 'knn'
                  net:nn.Module, # `DefectNet` (learned) or a timm encoder (knn)
                  bank:torch.Tensor|None=None, # knn: the memory bank (N, C)
@@ -491,37 +493,24 @@ def anomaly_unit(m:torch.Tensor, ref:torch.Tensor|float) -> torch.Tensor:
     m = m.float().clamp(min=0)
     return m / (m + ref)
 
-class AnomalyProbe:
+@serves(ANOMALY_HEAD)
+class AnomalyProbe(HeadProbe):
     "The engine's part for `anomaly_map`: the anomaly model's map in the forward pass, scaled to [0, 1)."
-    def __init__(self, model, methods, req, hooks):
-        self.mod = next((m for m in model.modules() if isinstance(m, AnomalyModel)), None)
-        if self.mod is None: raise VattError("'anomaly_map' needs an anomaly model: train one on good images "
-                                             "(train(path, normal=..., anomaly='learned'|'knn'), vatt train PATH --normal)")
-        self.methods, self.req, self.out = methods, req, hooks.enter_context(capture(model, [self.mod.out]))
-    def after_forward(self, x, logits, t): self.m = self.out[0].detach()
-    @property
-    def wrt(self): return []
-    def take_grads(self, j, grads): pass
-    def maps(self, x, t) -> dict:
-        p = resize_maps(anomaly_unit(self.m[:, 0], self.mod.pixel_ref), self.req.size).clamp(0, 1)
-        return {(m.name, self.mod.method): (p[:, None].expand(-1, t.shape[1], -1, -1), None) for m in self.methods}
+    missing = ("'anomaly_map' needs an anomaly model: train one on good images "
+               "(train(path, normal=..., anomaly='learned'|'knn'), vatt train PATH --normal)")
+    def head(self, model):
+        mod = next((m for m in model.modules() if isinstance(m, AnomalyModel)), None)
+        return None if mod is None else (mod.out, mod.method, mod)
 
-map_method('anomaly', 'anomaly_map')(anomaly_unit)
-PROBES['anomaly'] = AnomalyProbe
+@map_method(ANOMALY_HEAD, name='anomaly_map')
+def anomaly_map_of(out:torch.Tensor, # the raw anomaly map (B, 1, H, W)
+                   head:AnomalyModel) -> torch.Tensor:
+    "The anomaly model's map (B, H, W) in [0, 1), 0.5 at its reference level."
+    return anomaly_unit(out[:, 0], head.pixel_ref)
 
 def is_anomaly_model(model:nn.Module) -> bool:
     "Whether `model` is (or holds) an `AnomalyModel`."
     return any(isinstance(m, AnomalyModel) for m in model.modules())
-
-_cam_probe = PROBES['gradient']
-def _cam_probe_checked(model, methods, req, hooks):
-    "The CAM probe, with a clear error for an anomaly model (it has no classes to explain)."
-    if is_anomaly_model(model):
-        raise VattError(f"an anomaly model has no class maps ({', '.join(m.name for m in methods)} explain a classifier's classes): "
-                        "its map method is 'anomaly_map' (learn.explain(items, 'anomaly_map'), learn.get_maps(methods=['anomaly_map']))")
-    return _cam_probe(model, methods, req, hooks)
-for _k, _v in list(PROBES.items()):
-    if _v is _cam_probe: PROBES[_k] = _cam_probe_checked  # one callable for the CAM kinds: they still share one probe
 
 # %% ../nbs/04b_anomaly.ipynb #8a7ad72e
 @torch.no_grad()

@@ -16,7 +16,7 @@ from .data import make_inspection, make_surfaces, image_items, masks_from_folder
 from .learner import load_model, input_size, check_arch, DEFECT_RECIPE
 from .defects import defect_dls
 from fastai.data.transforms import FuncSplitter
-from .explain import plot_maps, save_overlays
+from .explain import plot_maps, save_overlays, SHOWN_METHODS
 from .plots import save_fig
 from .evaluate import NOT_LEARNED_ADVICE, verdict
 from .report import train_report, explain_report, check_apart, Staged
@@ -78,7 +78,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument('--max-images', type=int, default=500, help='score at most this many images, spread over the folder')
     e.add_argument('--bs', type=int, default=32, help='batch size')
     e.add_argument('--k', type=int, default=3, help='one image: the top classes shown')
-    e.add_argument('--method', default='gradcam', help='one image: the map method (vatt.cam.MAP_METHODS)')
+    e.add_argument('--method', default='gradcam', help=f"one image: the map method, e.g. {', '.join(SHOWN_METHODS)}, attention "
+                   '(every one: vatt.cam.MAP_METHODS)')
     p = sub.add_parser('predict', help='predict every image under a folder and write a CSV (and an overlay per image)')
     p.add_argument('model', type=Path, help='the model.pkl that vatt train / vatt demo wrote')
     p.add_argument('path', type=Path, help='a folder of images (searched recursively, no class folders needed)')

@@ -15,7 +15,7 @@ from fastai.vision.all import (Callback, DataBlock, ImageBlock, CategoryBlock, T
                                L, DataLoaders, accuracy)
 from .core import VattError, logits_of
 from .data import VattImage, mask_path, read_mask, box_masks, stratified_splitter, match_masks, image_size, _check_classes
-from .cam import capture, map_method, PROBES, resize_maps
+from .cam import map_method, serves, HeadProbe, LEARNED_HEAD, DECODER
 
 # %% auto #0
 __all__ = ['IGNORE', 'OK_NAMES', 'ok_class', 'MaskTarget', 'FlipHV', 'surface_augs', 'defect_dls', 'decoder_indices', 'FPNLite',
@@ -293,23 +293,16 @@ class MaskCrop(Callback):
         self.learn.xb, self.learn.yb = (torch.stack(xs),), (yy, torch.stack(ms))
 
 # %% ../nbs/04_defects.ipynb #d4ca70f8
-class LearnedProbe:
+@serves(LEARNED_HEAD)
+class LearnedProbe(HeadProbe):
     "The engine's part for the learned defect map: the decoder's output in the forward pass, as defect probabilities."
-    def __init__(self, model, methods, req, hooks):
+    missing = ("this model has no learned defect map: train it on defect masks (train(..., masks=...), "
+               "vatt train --masks DIR), or use a CAM method such as 'gradcam'")
+    def head(self, model):
         dec = _decoder(model)
-        if dec is None: raise VattError("this model has no learned defect map: train it on defect masks (train(..., masks=...), "
-                                        "vatt train --masks DIR), or use a CAM method such as 'gradcam'")
-        self.methods, self.req, self.out = methods, req, hooks.enter_context(capture(model, [dec]))
-    def after_forward(self, x, logits, t): self.m = self.out[0].detach()
-    @property
-    def wrt(self): return []
-    def take_grads(self, j, grads): pass
-    def maps(self, x, t) -> dict:
-        p = resize_maps(defect_prob(self.m), self.req.size).clamp(0, 1)
-        return {(m.name, 'decoder'): (p[:, None].expand(-1, t.shape[1], -1, -1), None) for m in self.methods}
+        return None if dec is None else (dec, DECODER, dec)
 
-map_method('learned', 'defect_map')(defect_prob)
-PROBES['learned'] = LearnedProbe
+map_method(LEARNED_HEAD, name='defect_map')(defect_prob)  # the decoder's output (B, 1|1+C, h, w) as defect probabilities (B, h, w)
 
 def _decoder(model): return next((m for m in model.modules() if isinstance(m, FPNLite)), None)
 

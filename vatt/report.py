@@ -198,7 +198,8 @@ def check_apart(outputs:dict, # {option: path} of what a command writes (`--out`
                                 f'next time); give {opt} a path outside it')
 
 # %% ../nbs/10_report.ipynb #dc351c85
-REPORT_METHODS = ('gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam')
+from .explain import SCORED_METHODS
+REPORT_METHODS = SCORED_METHODS # the CAMs scored at every layer: vatt.cam's one list of shown methods, less those that run masked forwards
 
 def report_model(learn:Learner, rep:Report,
                  dl=None, # images to evaluate; default the validation set
