@@ -79,6 +79,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'vatt.attention.ViTAttention.grid_hw': ('attention.html#vitattention.grid_hw', 'vatt/attention.py'),
                                 'vatt.attention.ViTAttention.merge': ('attention.html#vitattention.merge', 'vatt/attention.py'),
                                 'vatt.attention.ViTAttention.values': ('attention.html#vitattention.values', 'vatt/attention.py'),
+                                'vatt.attention._built_input': ('attention.html#_built_input', 'vatt/attention.py'),
                                 'vatt.attention._check_rel_pos': ('attention.html#_check_rel_pos', 'vatt/attention.py'),
                                 'vatt.attention._discard': ('attention.html#_discard', 'vatt/attention.py'),
                                 'vatt.attention._feat_size': ('attention.html#_feat_size', 'vatt/attention.py'),

@@ -119,12 +119,20 @@ def _partitioner(parent, name):
     return None, None
 
 # %% ../nbs/06_attention.ipynb #9b702580
+def _built_input(model, name, ws):
+    "The input size (H, W) a layer's global relative position bias of `ws` cells was built for, or None (windowed attention)."
+    owner = _owner(model, name, 'img_size')  # timm >= 1.0.31 keeps img_size; older ones (Kaggle's 1.0.26) only the strides
+    if owner is not None: return tuple(owner.img_size) if isinstance(owner.img_size, (tuple, list)) else (owner.img_size,) * 2
+    if _owner(model, name, 'partition_size') is not None: return None
+    stage = max((f for f in getattr(model, 'feature_info', []) if name.startswith(f['module'] + '.')), key=lambda f: len(f['module']), default=None)
+    return (ws[0] * stage['reduction'], ws[1] * stage['reduction']) if stage else None
+
 def _check_rel_pos(model, name, m, x):
     "Raise a VattError when the layer's relative position bias does not cover its input grid."
     ws = getattr(m.rel_pos, 'window_size', None)
     hw = family(m).grid_hw(x)
     if ws is None or tuple(ws) == hw: return
-    built = getattr(_owner(model, name, 'img_size'), 'img_size', None)
+    built = _built_input(model, name, ws)
     scale = f' (inputs of {built[0]}x{built[1]} px)' if built else ''
     raise VattError(f'{name}: its relative position bias was built for a {ws[0]}x{ws[1]} feature map{scale}, but this input gives '
                     f'{hw[0]}x{hw[1]}. Give inputs of the size the model was built for, or build it for yours: '
