@@ -20,7 +20,7 @@ from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, XGradCAM, HiResCAM, Layer
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from vatt.data import make_inspection, load_mask, dataset_masks, valid_dl
 from vatt.learner import train
-from vatt.cam import get_layer, candidate_layers, layer_name
+from vatt.cam import get_layer, candidate_layers, layer_name, LAST_STAGE, PREVIOUS_STAGE
 from vatt.metrics import localization_scores, summarize
 import vatt.explain  # noqa: F401  (learn.get_maps)
 
@@ -78,7 +78,7 @@ def scored(maps):
     return {k: round(s[k], 4) for k in SCORES}
 
 layers = candidate_layers(learn.model)
-prev = layers.get('previous stage', layers['last stage'])
+prev = layers.get(PREVIOUS_STAGE, layers[LAST_STAGE])
 equal, t_vatt, t_pgc = {}, 0., 0.
 for m in PGC:
     t1 = time.perf_counter(); ours = vatt_maps(m, prev, align=False); t_vatt += time.perf_counter() - t1
@@ -92,7 +92,7 @@ for m in VATT:
     for lname, layer in layers.items():
         rows.append(dict(method=m, layer=lname, **scored(every[m, layer_name(learn.model, layer)].maps[:, 0])))
 best = max(rows, key=lambda r: (r['pointing'], r['energy']))
-pgc_default = scored(pgc_maps('gradcam', layers['last stage']))
+pgc_default = scored(pgc_maps('gradcam', layers[LAST_STAGE]))
 print(f"{'method':10s} {'layer':22s} " + ' '.join(f'{k:>12s}' for k in SCORES))
 for r in rows: print(f"{r['method']:10s} {r['layer']:22s} " + ' '.join(f'{r[k]:12.3f}' for k in SCORES))
 print(f"{'pgc gradcam':10s} {'last stage':22s} " + ' '.join(f'{pgc_default[k]:12.3f}' for k in SCORES))

@@ -32,7 +32,7 @@ from fastai.callback.progress import ProgressCallback
 from vatt.data import make_surfaces, image_items, dataset_masks
 from vatt.defects import defect_dls
 from vatt.learner import train, defect_learner, DEFECT_RECIPE
-from vatt.cam import candidate_layers, layer_name
+from vatt.cam import candidate_layers, layer_name, DECODER
 from vatt.metrics import pointing_game
 import vatt.explain  # noqa: F401 (learn.get_maps, learn.defect_map)
 
@@ -185,8 +185,8 @@ def scores(learn, name, cam):
         dm = learn.defect_map(its)
         keep = mks.flatten(1).any(1)
         res[f'{name}_auroc_map'] = round(float(roc_auc_score(y != ok, dm.flatten(1).amax(1).numpy())), 4)
-        dmaps = learn.get_maps(learn.dls.test_dl([t for t, k in zip(its, keep) if k], with_labels=True, bs=16), ['defect_map'], ['decoder'], targets='label')
-        res[f'{name}_pointing_map'] = round(float(pointing_game(dmaps['defect_map', 'decoder'].maps[:, 0], mks[keep]).nanmean()), 4)
+        dmaps = learn.get_maps(learn.dls.test_dl([t for t, k in zip(its, keep) if k], with_labels=True, bs=16), ['defect_map'], [DECODER], targets='label')
+        res[f'{name}_pointing_map'] = round(float(pointing_game(dmaps['defect_map', DECODER].maps[:, 0], mks[keep]).nanmean()), 4)
     return res
 
 for seed in seeds:
