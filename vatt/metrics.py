@@ -23,7 +23,7 @@ from .explain import MapsCallback  # and learn.get_maps
 __all__ = ['THRESHOLDS', 'dilate', 'pointing_game', 'energy_pointing', 'overlap_curves', 'iou', 'dice', 'best_overlap',
            'pixel_auroc', 'batch_scores', 'join_scores', 'localization_scores', 'summarize', 'removal_ranks', 'blur',
            'baseline_image', 'perturbation_curves', 'curve_auc', 'deletion_auc', 'insertion_auc', 'confidence_change',
-           'metric_table', 'localization_table', 'faithful_scores', 'Localization', 'rank_images', 'plot_best_worst',
+           'metric_table', 'localization_table', 'faithful_scores', 'rank_images', 'Localization', 'plot_best_worst',
            'describe']
 
 # %% ../nbs/08_metrics.ipynb #a3133cf8
@@ -401,6 +401,16 @@ def faithfulness(self:Learner, dl, # the DataLoader the maps were computed on, u
     if i != len(maps): raise VattError(f'{len(maps)} maps for {i} images in the DataLoader: give the one the maps come from')
     return {k: torch.cat([r[k] for r in res]) for k in res[0]}
 
+# %% ../nbs/08_metrics.ipynb #10f35871
+def rank_images(scores:dict, # per-image scores with 'pointing' and 'energy' (NaN where no defect)
+                n:int=3, # images at each end
+               ) -> tuple[list, list]:
+    "Indices of the `n` best and `n` worst images with a defect, by the pointing game, then energy."
+    key = torch.as_tensor(scores['pointing']).float().cpu() * 2 + torch.as_tensor(scores['energy']).float().cpu()
+    idx = [int(i) for i in key.argsort(descending=True, stable=True) if not key[i].isnan()]
+    best = idx[:n]
+    return best, [i for i in idx[::-1][:n] if i not in best]  # with fewer than 2n images, none is both
+
 # %% ../nbs/08_metrics.ipynb #4f99bc96
 @dataclass
 class Localization:
@@ -459,7 +469,7 @@ def localize(self:Learner, dl=None, # default: the validation set, unshuffled
              layers=(None,), # CAM layers; None is the default layer, a list fuses several
              masks=None, # bool (N, H, W) at the maps' size; default: the data set's mask files (`dataset_masks`)
              targets:str='label', # explain the true class ('label') or the top prediction ('pred')
-             keep=(), # indices of the images whose maps are kept
+             keep=(), # indices of the images whose maps are kept; None: every image's
              extremes:int=0, # also keep each (method, layer)'s `extremes` best and worst images' maps (`rank_images`)
              faithful:bool=False, # add deletion, insertion, drop and increase in confidence (`faithful_scores`)
              steps:int=20, tol:float=4, thresh:float=0.5, thresholds=None, # as in `faithfulness` and `localization_scores`
@@ -467,7 +477,8 @@ def localize(self:Learner, dl=None, # default: the validation set, unshuffled
             ) -> Localization:
     "Localization (and faithfulness) scores of every image per method and layer, each batch's maps scored and let go."
     dl = dl if dl is not None else valid_dl(self.dls)
-    items = getattr(dl.dataset, 'items', None)
+    if len(dl.dataset) == 0: raise VattError('the DataLoader has no images')
+    keep, items = range(len(dl.dataset)) if keep is None else keep, getattr(dl.dataset, 'items', None)
     if masks is None and items is None: raise VattError('the DataLoader has no image files to find masks for: pass masks=')
     if masks is not None and len(masks) != len(dl.dataset):
         raise VattError(f'{len(masks)} masks for {len(dl.dataset)} images: give one mask per image of the DataLoader, in its order')
@@ -485,16 +496,6 @@ def localization(self:Learner, dl=None, methods=('gradcam',), layers=(None,), ma
     "The table of localization (and faithfulness) scores per method × layer × class over `dl`, scored batch by batch."
     return self.localize(dl, methods, layers, masks, targets, faithful=faithful, steps=steps, tol=tol, thresh=thresh,
                          thresholds=thresholds, **kwargs).table()
-
-# %% ../nbs/08_metrics.ipynb #10f35871
-def rank_images(scores:dict, # per-image scores with 'pointing' and 'energy' (NaN where no defect)
-                n:int=3, # images at each end
-               ) -> tuple[list, list]:
-    "Indices of the `n` best and `n` worst images with a defect, by the pointing game, then energy."
-    key = torch.as_tensor(scores['pointing']).float().cpu() * 2 + torch.as_tensor(scores['energy']).float().cpu()
-    idx = [int(i) for i in key.argsort(descending=True, stable=True) if not key[i].isnan()]
-    best = idx[:n]
-    return best, [i for i in idx[::-1][:n] if i not in best]  # with fewer than 2n images, none is both
 
 # %% ../nbs/08_metrics.ipynb #0e2152a4
 def plot_best_worst(images, # (N, H, W, 3) uint8 as `vatt.plots.to_pixels` gives, or {index: image} for the images shown
