@@ -70,6 +70,7 @@ class Evaluation:
                             for i, c in enumerate(self.vocab)}
         return res
 
+# %% ../nbs/09_evaluate.ipynb #6b583f0f
 def evaluate(learn:Learner, dl=None) -> Evaluation:
     "Predict once over `dl` (default: the validation set) and keep what the plots and metrics need."
     if dl is None: dl = valid_dl(learn.dls)
@@ -94,6 +95,7 @@ class Verdict:
     def learned(self) -> bool: return self.kind == 'learned'
     def __str__(self): return f'{self.kind}: {self.sentence}'
 
+# %% ../nbs/09_evaluate.ipynb #be25e4f9
 def _permutation_p(cm, draws, seed):
     "P(balanced accuracy >= the observed one) with the true classes shuffled against the predictions (fixed margins)."
     k = len(cm)
@@ -107,6 +109,18 @@ def _permutation_p(cm, draws, seed):
         hits += int(((w[perm] * (pred[None] == y[perm])).sum(1) >= obs - 1e-12).sum())
     return (1 + hits) / (1 + draws)
 
+# %% ../nbs/09_evaluate.ipynb #ddad920d
+def _unrecognised(cm, names, min_support:int=10) -> list:
+    "The classes (with at least `min_support` images) whose recall's exact one-sided 95 % upper bound, Bonferroni over the classes, is below chance."
+    from scipy.stats import beta
+    support = cm.sum(1); present = support > 0; k = int(present.sum()); res = []
+    for c in np.flatnonzero(present):
+        if support[c] < min_support: continue
+        u = 1. if cm[c, c] == support[c] else float(beta.ppf(1 - 0.05 / k, cm[c, c] + 1, support[c] - cm[c, c]))
+        if u < 1 / k: res.append(f'{names[c]} ({cm[c, c]}/{support[c]} recognised, recall at most {u:.3f} with 95 % confidence)')
+    return res
+
+# %% ../nbs/09_evaluate.ipynb #59dd2957
 def verdict(m:dict, # `Evaluation.metrics()` (needs its 'confusion')
             alpha:float=0.01, # significance of 'learned'
             min_support:int=10, # images a class needs before its recall alone can say 'not learned'
@@ -114,14 +128,12 @@ def verdict(m:dict, # `Evaluation.metrics()` (needs its 'confusion')
             seed:int=0,
            ) -> Verdict:
     "Learned, not learned, or cannot tell (too few images to know), with the numbers behind it in one sentence."
-    from scipy.stats import beta
     if 'confusion' not in m: raise VattError('verdict needs the confusion matrix: give it Evaluation.metrics()')
     cm = np.asarray(m['confusion'], dtype=np.int64)
     names, support = list(m['per_class']), cm.sum(1)
     present = support > 0
     k, n = int(present.sum()), int(cm.sum())
-    if k < 2:
-        return Verdict('cannot tell', f'the {n} images hold {k} class(es): a verdict needs images of at least two', float('nan'), 1., 1., float('nan'), n)
+    if k < 2: return Verdict('cannot tell', f'the {n} images hold {k} class(es): a verdict needs images of at least two', float('nan'), 1., 1., float('nan'), n)
     chance = 1 / k
     rec = cm.diagonal()[present] / support[present]
     ba = float(rec.mean())
@@ -130,11 +142,7 @@ def verdict(m:dict, # `Evaluation.metrics()` (needs its 'confusion')
     p = _permutation_p(cm[np.ix_(present, present)], draws, seed)
     useful = chance + (1 - chance) / 4
     head = f'balanced accuracy {ba:.3f} on {n} images of {k} classes (chance {chance:.3f}; permutation test p = {p:.3g}'
-    blind = []
-    for c in np.flatnonzero(present):
-        if support[c] < min_support: continue
-        u = 1. if cm[c, c] == support[c] else float(beta.ppf(1 - 0.05 / k, cm[c, c] + 1, support[c] - cm[c, c]))
-        if u < chance: blind.append(f'{names[c]} ({cm[c, c]}/{support[c]} recognised, recall at most {u:.3f} with 95 % confidence)')
+    blind = _unrecognised(cm, names, min_support)
     if blind:
         return Verdict('not learned', f"it does not recognise {'; '.join(blind)}, below the {chance:.3f} of guessing; {head})", ba, chance, p, upper, n)
     if p < alpha: return Verdict('learned', f'{head}, above chance)', ba, chance, p, upper, n)
@@ -143,6 +151,7 @@ def verdict(m:dict, # `Evaluation.metrics()` (needs its 'confusion')
                                       'from chance to perfect)', ba, chance, p, upper, n)
     return Verdict('cannot tell', f'{head}; anywhere up to {upper:.3f} with 95 % confidence): too few images to know', ba, chance, p, upper, n)
 
+# %% ../nbs/09_evaluate.ipynb #4190d0a3
 def not_learned(m:dict, # `Evaluation.metrics()`
                ) -> str|None:
     "Why the model has not learned (the sentence of a 'not learned' `verdict`), or None (learned, or cannot tell)."
@@ -171,6 +180,7 @@ def plot_confusion(ev:Evaluation, normalize:bool=False, path=None):
     fig.tight_layout()
     return save_fig(fig, path)
 
+# %% ../nbs/09_evaluate.ipynb #6e3eef88
 def _show_grid(ev, idxs, titles, colors, ncols, title):
     "Images of the evaluated set in a grid of `ncols`, with coloured titles."
     ds, idxs = ev.dl.dataset, [int(i) for i in idxs]
@@ -206,6 +216,7 @@ def flips_probs(learn:Learner, dl) -> torch.Tensor:
     "Probabilities over `dl` averaged over the four fixed flips of each image (deterministic test-time augmentation)."
     return torch.stack([learn.get_preds(dl=dl, cbs=[_Flip(d)] if d else [])[0].float() for d in FLIPS]).mean(0)
 
+# %% ../nbs/09_evaluate.ipynb #06a9a75b
 @patch
 def predict_folder(self:Learner, path:str|Path, # a folder of images, searched recursively
                    tta:bool|str=False, # 'flips': average the four fixed flips (`flips_probs`); True: fastai's random test-time augmentation (`learn.tta`)

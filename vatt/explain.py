@@ -19,7 +19,7 @@ from .attention import attention_method, plot_attention_layers
 from . import attention, defects, anomaly  # noqa: F401 (they register the attention methods, the learned defect map, the anomaly map)
 
 # %% auto #0
-__all__ = ['plot_maps', 'plot_methods', 'MapsCallback', 'attention_figure', 'save_overlays']
+__all__ = ['plot_maps', 'plot_methods', 'MapsCallback', 'MapsWriter', 'attention_figure', 'save_overlays']
 
 # %% ../nbs/07_explain.ipynb #ee4bcf67
 def _as_batch(learn, items):
@@ -77,40 +77,69 @@ def plot_methods(learn:Learner, item, # one image file, PIL image or array
 
 # %% ../nbs/07_explain.ipynb #c912896a
 class MapsCallback(Callback):
-    "Compute the maps of every method at every layer for each batch during `get_preds`; gathered per (method, layer)."
+    "Compute the maps of every method at every layer for each batch during `get_preds`; hand each batch on, keep the images asked."
     order = 1  # before MixedPrecision leaves autocast
-    def __init__(self, methods=('gradcam',), layers=(None,), k:int=1, targets:str='pred', **kwargs):
+    def __init__(self, methods=('gradcam',), layers=(None,), k:int=1, targets:str='pred',
+                 keep=None, # indices (in the DataLoader's order) of the images whose maps are kept; None: every image's
+                 on_batch=None, # called per batch with ({(method, layer): `Maps` of the batch}, index of its first image, the batch)
+                 **kwargs):
         if targets not in ('pred', 'label'): raise VattError("targets must be 'pred' (top-k predictions) or 'label' (true class)")
-        self.methods, self.layers, self.k, self.targets, self.kwargs = list(methods), list(layers), k, targets, kwargs
-    def before_validate(self): self.parts = {}
+        self.methods, self.layers, self.k, self.targets, self.kwargs, self.on_batch = list(methods), list(layers), k, targets, kwargs, on_batch
+        self.keep = None if keep is None else torch.as_tensor(sorted({int(i) for i in keep}), dtype=torch.long)
+        if self.keep is not None and len(self.keep) and self.keep[0] < 0: raise VattError(f'keep holds {int(self.keep[0])}: give image indices from 0')
+    def before_validate(self): self.parts, self.seen = {}, 0
     def after_pred(self):
         if self.training: return
-        tg = self.yb[0] if self.targets == 'label' else None
-        for key, r in compute_maps(self.model, self.xb[0], self.methods, self.layers, targets=tg, k=self.k, **self.kwargs).items():
-            self.parts.setdefault(key, []).append((r.maps.to('cpu', non_blocking=True), r.targets.cpu(), r.logits.cpu(),
-                                                   None if r.heads is None else r.heads.cpu()))
+        x, tg = self.xb[0], (self.yb[0] if self.targets == 'label' else None)
+        res = compute_maps(self.model, x, self.methods, self.layers, targets=tg, k=self.k, **self.kwargs)
+        if self.on_batch is not None: self.on_batch(res, self.seen, x)
+        sel = slice(None) if self.keep is None else self.keep[(self.keep >= self.seen) & (self.keep < self.seen + len(x))] - self.seen
+        for key, r in res.items():
+            s = sel if self.keep is None else sel.to(r.maps.device)
+            self.parts.setdefault(key, []).append((r.maps[s].to('cpu', non_blocking=True), r.targets[s].cpu(), r.logits[s].cpu(),
+                                                   None if r.heads is None else r.heads[s].cpu()))
+        self.seen += len(x)
 
     def result(self, labels=None) -> dict:
-        "{(method, layer): `Maps`} over everything seen."
+        "{(method, layer): `Maps`} of the images kept, in the DataLoader's order."
+        if self.keep is not None and len(self.keep) and self.keep[-1] >= self.seen:
+            raise VattError(f'keep asks for image {int(self.keep[-1])} of a DataLoader of {self.seen} images: give indices below {self.seen}')
+        if labels is not None and self.keep is not None: labels = labels[self.keep]
         cat = lambda ts: None if ts[0] is None else torch.cat(ts)
         return {key: Maps(*(cat([p[i] for p in ps]) for i in range(3)), *key, heads=cat([p[3] for p in ps]), labels=labels)
                 for key, ps in self.parts.items()}
 
-# %% ../nbs/07_explain.ipynb #70e2a3e6
+# %% ../nbs/07_explain.ipynb #48a2e522
 @patch
 def get_maps(self:Learner, dl=None, # default: the validation set, unshuffled
              methods=('gradcam',), # names in `MAP_METHODS`
              layers=(None,), # CAM layers: each None (default), a name, or a list fused
              k:int=1, # top predicted classes, when `targets='pred'`
              targets:str='pred', # 'pred' (the top-k predictions) or 'label' (the true class)
+             keep=None, # indices of the images whose maps are returned; None: every image's (memory grows with the images)
+             on_batch=None, # called with each batch's maps, its first image's index and the batch (e.g. a `MapsWriter`)
              **kwargs, # to `compute_maps` (size, align, and the methods' options: attn_layers, chunk, ...)
             ) -> dict:
     "Maps of every method at every layer over `dl`, one pass per batch: {(method, layer): `Maps`} with labels."
     dl = dl if dl is not None else valid_dl(self.dls)
     if len(dl.dataset) == 0: raise VattError('the DataLoader has no images')
-    cb = MapsCallback(methods, layers, k, targets, **kwargs)
+    cb = MapsCallback(methods, layers, k, targets, keep=keep, on_batch=on_batch, **kwargs)
     _, labels = self.get_preds(dl=dl, cbs=[cb])
     return cb.result(labels[0] if isinstance(labels, (tuple, list)) else labels)  # (labels, masks) of a model trained on masks
+
+# %% ../nbs/07_explain.ipynb #ab5b1d9b
+class MapsWriter:
+    "An `on_batch` for `get_maps` that writes each batch's maps to `folder`, one `.pt` file per batch and (method, layer)."
+    def __init__(self, folder:str|Path): self.folder, self.files = Path(folder), {}
+    def __call__(self, res:dict, start:int, x=None):
+        for (m, l), r in res.items():
+            f = self.folder/f'{m}@{l}'/f'{start:08d}.pt'
+            f.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(r.maps.cpu(), f); self.files.setdefault((m, l), []).append(f)
+    def load(self, key:tuple) -> torch.Tensor:
+        "The maps (N, K, H, W) of `key` = (method, layer), read back."
+        if key not in self.files: raise VattError(f'no maps of {key} were written: these were {sorted(self.files)}')
+        return torch.cat([torch.load(f) for f in self.files[key]])
 
 # %% ../nbs/07_explain.ipynb #0f5d4998
 def attention_figure(learn:Learner, items, # a few image files / PIL images / a normalised batch

@@ -6,6 +6,8 @@ drop and increase in confidence, and a table per method × layer × class, compu
 
 # %% ../nbs/08_metrics.ipynb #95f82f68
 from __future__ import annotations
+import contextlib
+from dataclasses import dataclass
 import torch, torch.nn.functional as F
 import pandas as pd
 from torch import nn
@@ -15,13 +17,14 @@ from .core import VattError, eval_mode, logits_of
 from .plots import show_panels
 from .data import dataset_masks, valid_dl
 from .cam import resize_maps
-import vatt.explain  # noqa: F401 (learn.get_maps)
+from .explain import MapsCallback  # and learn.get_maps
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'dilate', 'pointing_game', 'energy_pointing', 'overlap_curves', 'iou', 'dice', 'best_overlap',
-           'pixel_auroc', 'localization_scores', 'summarize', 'removal_ranks', 'blur', 'baseline_image',
-           'perturbation_curves', 'curve_auc', 'deletion_auc', 'insertion_auc', 'confidence_change', 'metric_table',
-           'localization_table', 'rank_images', 'plot_best_worst', 'describe']
+           'pixel_auroc', 'batch_scores', 'join_scores', 'localization_scores', 'summarize', 'removal_ranks', 'blur',
+           'baseline_image', 'perturbation_curves', 'curve_auc', 'deletion_auc', 'insertion_auc', 'confidence_change',
+           'metric_table', 'localization_table', 'faithful_scores', 'rank_images', 'Localization', 'plot_best_worst',
+           'describe']
 
 # %% ../nbs/08_metrics.ipynb #a3133cf8
 def _check(maps, masks=None):
@@ -113,6 +116,7 @@ def overlap_curves(maps:torch.Tensor, # (N, H, W) or (N, K, H, W) in [0, 1]
     nan = torch.full_like(iou, float('nan'))
     return tuple(torch.where(gt > 0, v, nan).view(*lead, len(t)) for v in (iou, dice))
 
+# %% ../nbs/08_metrics.ipynb #1d1cc580
 def iou(maps, masks, thresh:float=0.5) -> torch.Tensor:
     "IoU of the region map ≥ `thresh` with the mask, per image; NaN without defect."
     return overlap_curves(maps, masks, [thresh])[0][..., 0]
@@ -122,18 +126,25 @@ def dice(maps, masks, thresh:float=0.5) -> torch.Tensor:
     return overlap_curves(maps, masks, [thresh])[1][..., 0]
 
 # %% ../nbs/08_metrics.ipynb #72fe05c5
-def best_overlap(maps:torch.Tensor, # (N, H, W) or (N, K, H, W) in [0, 1]
-                 masks:torch.Tensor, # bool (N, H, W)
-                 thresholds=None, # grid of t; default `THRESHOLDS`
-                ) -> dict:
-    "IoU and Dice at each image's best threshold, and at the one threshold with the best mean IoU over the set."
-    t = (THRESHOLDS if thresholds is None else torch.as_tensor(thresholds, dtype=torch.float32)).flatten().sort()[0]
-    ious, dices = overlap_curves(maps, masks, t)
+def _thresholds(thresholds=None) -> torch.Tensor:
+    "The grid of thresholds, sorted: `THRESHOLDS` by default."
+    return (THRESHOLDS if thresholds is None else torch.as_tensor(thresholds, dtype=torch.float32)).flatten().sort()[0]
+
+def _best_of_curves(ious, dices, t) -> dict:
+    "IoU and Dice at each image's best threshold of `t`, and at the threshold with the best mean IoU over every image given."
     mean = ious.reshape(-1, len(t)).nanmean(0)
     j = int(mean.nan_to_num(-1).argmax())
     defined = ~ious[..., 0].isnan()
     return dict(iou_best_img=ious.amax(-1), dice_best_img=dices.amax(-1), iou_best_set=ious[..., j], dice_best_set=dices[..., j],
                 thresh_set=torch.where(defined, float(t[j]), float('nan')))  # the set's threshold, per image for tables
+
+def best_overlap(maps:torch.Tensor, # (N, H, W) or (N, K, H, W) in [0, 1]
+                 masks:torch.Tensor, # bool (N, H, W)
+                 thresholds=None, # grid of t; default `THRESHOLDS`
+                ) -> dict:
+    "IoU and Dice at each image's best threshold, and at the one threshold with the best mean IoU over the set."
+    t = _thresholds(thresholds)
+    return _best_of_curves(*overlap_curves(maps, masks, t), t)
 
 # %% ../nbs/08_metrics.ipynb #39a4683d
 def _average_ranks(v:torch.Tensor) -> torch.Tensor:
@@ -165,6 +176,23 @@ def pixel_auroc(maps:torch.Tensor, # (N, H, W) or (N, K, H, W) in [0, 1]
     return torch.cat(res).float().view(lead)
 
 # %% ../nbs/08_metrics.ipynb #dd778f82
+def batch_scores(maps:torch.Tensor, # (N, H, W) or (N, K, H, W) in [0, 1]: one batch
+                 masks:torch.Tensor, # bool (N, H, W)
+                 tol:float=4, thresh:float=0.5, thresholds=None, # as in `localization_scores`
+                ) -> dict:
+    "The scores of each image of a batch that need no other image, and its IoU and Dice curves (`curves`) for `join_scores`."
+    ious, dices = overlap_curves(maps, masks, [thresh])
+    return dict(pointing=pointing_game(maps, masks, tol), energy=energy_pointing(maps, masks), iou=ious[..., 0], dice=dices[..., 0],
+                curves=overlap_curves(maps, masks, _thresholds(thresholds)), auroc=pixel_auroc(maps, masks))
+
+def join_scores(parts:list, # `batch_scores` of each batch, in order
+                thresholds=None, # the grid `batch_scores` used
+               ) -> dict:
+    "Per-image scores of all the batches, with IoU and Dice at each image's best threshold and at the set's."
+    cat = {k: torch.cat([p[k] for p in parts]) for k in ('pointing', 'energy', 'iou', 'dice', 'auroc')}
+    curves = [torch.cat([p['curves'][i] for p in parts]) for i in (0, 1)]
+    return dict(**{k: cat[k] for k in ('pointing', 'energy', 'iou', 'dice')}, **_best_of_curves(*curves, _thresholds(thresholds)), auroc=cat['auroc'])
+
 def localization_scores(maps:torch.Tensor, # (N, H, W) or (N, K, H, W) in [0, 1]
                         masks:torch.Tensor, # bool (N, H, W)
                         tol:float=4, # pointing game tolerance in pixels
@@ -172,10 +200,9 @@ def localization_scores(maps:torch.Tensor, # (N, H, W) or (N, K, H, W) in [0, 1]
                         thresholds=None, # grid of the best-threshold IoU and Dice; default `THRESHOLDS`
                        ) -> dict:
     "Pointing game, energy, IoU and Dice (fixed, best per image, best for the set) and pixel AUROC, per image."
-    ious, dices = overlap_curves(maps, masks, [thresh])
-    return dict(pointing=pointing_game(maps, masks, tol), energy=energy_pointing(maps, masks), iou=ious[..., 0], dice=dices[..., 0],
-                **best_overlap(maps, masks, thresholds), auroc=pixel_auroc(maps, masks))
+    return join_scores([batch_scores(maps, masks, tol, thresh, thresholds)], thresholds)
 
+# %% ../nbs/08_metrics.ipynb #664785b5
 def summarize(scores:dict, # name: per-image tensor, as `localization_scores` returns
              ) -> dict:
     "The number of images, how many have a defect (scored) or none (left out), and the mean of each score where defined."
@@ -238,6 +265,7 @@ def _probs(model, xs, t, chunk):
     "Softmax probability of class t[i] for each input xs[i], `chunk` images per forward pass."
     return torch.cat([logits_of(model(xs[i:i + chunk])).float().softmax(1).gather(1, t[i:i + chunk, None])[:, 0] for i in range(0, len(xs), chunk)])
 
+# %% ../nbs/08_metrics.ipynb #2999e5f4
 def perturbation_curves(model:nn.Module, # a classifier (a Learner's model, a timm model)
                         x:torch.Tensor, # normalised images (N, 3, H, W)
                         maps:torch.Tensor, # (N, H, W) in [0, 1]; resized to x's size if needed
@@ -266,6 +294,7 @@ def perturbation_curves(model:nn.Module, # a classifier (a Learner's model, a ti
             out.append(_probs(model, xs, t[n], len(xs)))
     return torch.cat(out).view(N, steps + 1)
 
+# %% ../nbs/08_metrics.ipynb #c760d049
 def curve_auc(curves:torch.Tensor, # (N, S + 1) values at fractions 0, 1/S, ..., 1
              ) -> torch.Tensor:
     "Area under each curve over the fraction changed in [0, 1], by the trapezoid rule."
@@ -324,6 +353,7 @@ def metric_table(scores_by:dict, # {(method, layer): {score name: per-image tens
                          **summarize({k: v[sel] for k, v in scores.items()})})
     return pd.DataFrame(rows)
 
+# %% ../nbs/08_metrics.ipynb #b5b71fb6
 def localization_table(maps_by:dict, # {(method, layer): maps (N, H, W) or (N, 1, H, W)}
                        masks:torch.Tensor, # bool (N, H, W)
                        labels, # class index of each image (N,)
@@ -337,6 +367,21 @@ def localization_table(maps_by:dict, # {(method, layer): maps (N, H, W) or (N, 1
     return metric_table(scores, labels, vocab)
 
 # %% ../nbs/08_metrics.ipynb #89b30507
+def _fp32(x):
+    "Autocast off on `x`'s device (faithfulness scored inside `get_preds` under fastai's MixedPrecision, as outside)."
+    try: return torch.autocast(x.device.type, enabled=False)
+    except RuntimeError: return contextlib.nullcontext()
+
+def faithful_scores(model:nn.Module, x:torch.Tensor, # a classifier and one batch of normalised images
+                    maps, targets, # (N, H, W) maps of the batch and the class each explains
+                    steps:int=20, chunk:int|None=None, seed:int=0) -> dict:
+    "Deletion and insertion AUC, drop and increase in confidence of one batch's maps, per image, on the CPU."
+    with _fp32(torch.as_tensor(x)):
+        cc = confidence_change(model, x, maps, targets, chunk=chunk)
+        return dict(deletion=deletion_auc(model, x, maps, targets, steps, chunk=chunk, seed=seed).cpu(),
+                    insertion=insertion_auc(model, x, maps, targets, steps, chunk=chunk, seed=seed).cpu(), drop=cc['drop'].cpu(), increase=cc['increase'].cpu())
+
+# %% ../nbs/08_metrics.ipynb #1fe11102
 @patch
 def faithfulness(self:Learner, dl, # the DataLoader the maps were computed on, unshuffled
                  maps:torch.Tensor, # (N, H, W) or (N, 1, H, W), in dl's order
@@ -347,41 +392,14 @@ def faithfulness(self:Learner, dl, # the DataLoader the maps were computed on, u
                 ) -> dict:
     "Deletion and insertion AUC, drop and increase in confidence of each map, per image, batch by batch over `dl`."
     maps, targets = _one_map_per_image(maps), torch.as_tensor(targets).flatten()
-    res, i = {k: [] for k in ('deletion', 'insertion', 'drop', 'increase')}, 0
+    res, i = [], 0
     for b in dl:
         x = b[0]; n = len(x)
         if i + n > len(maps): raise VattError(f'the DataLoader holds more images than the {len(maps)} maps: give the one the maps come from')
-        m, t = maps[i:i + n], targets[i:i + n]
-        res['deletion'].append(deletion_auc(self.model, x, m, t, steps, chunk=chunk, seed=seed).cpu())
-        res['insertion'].append(insertion_auc(self.model, x, m, t, steps, chunk=chunk, seed=seed).cpu())
-        cc = confidence_change(self.model, x, m, t, chunk=chunk)
-        res['drop'].append(cc['drop'].cpu()); res['increase'].append(cc['increase'].cpu())
+        res.append(faithful_scores(self.model, x, maps[i:i + n], targets[i:i + n], steps, chunk, seed))
         i += n
     if i != len(maps): raise VattError(f'{len(maps)} maps for {i} images in the DataLoader: give the one the maps come from')
-    return {k: torch.cat(v) for k, v in res.items()}
-
-@patch
-def localization(self:Learner, dl=None, # default: the validation set, unshuffled
-                 methods=('gradcam',), # names in `vatt.cam.MAP_METHODS`
-                 layers=(None,), # CAM layers; None is the default layer, a list fuses several
-                 masks=None, # bool (N, H, W) at the maps' size; default: the data set's mask files (`dataset_masks`)
-                 targets:str='label', # explain the true class ('label') or the top prediction ('pred')
-                 faithful:bool=False, # add deletion, insertion, drop and increase in confidence
-                 steps:int=20, # deletion/insertion steps
-                 tol:float=4, thresh:float=0.5, thresholds=None, # as in `localization_scores`
-                 **kwargs, # to `get_maps` (e.g. `align`, `size`, `attn_layers`)
-                ) -> pd.DataFrame:
-    "The table of localization (and faithfulness) scores per method × layer × class over `dl`."
-    dl = dl if dl is not None else valid_dl(self.dls)
-    res = self.get_maps(dl, methods, layers, k=1, targets=targets, **kwargs)
-    labels = next(iter(res.values())).labels
-    if labels is None: raise VattError('the DataLoader has no labels: make it with dls.test_dl(items, with_labels=True)')
-    extra = {key: self.faithfulness(dl, r.maps[:, 0], r.targets[:, 0], steps=steps) for key, r in res.items()} if faithful else {}
-    if masks is None:
-        items = getattr(dl.dataset, 'items', None)
-        if items is None: raise VattError('the DataLoader has no image files to find masks for: pass masks=')
-        masks = dataset_masks(items, size=tuple(next(iter(res.values())).maps.shape[-2:]))
-    return localization_table({k: r.maps for k, r in res.items()}, masks, labels, self.dls.vocab, extra, tol, thresh, thresholds)
+    return {k: torch.cat([r[k] for r in res]) for k in res[0]}
 
 # %% ../nbs/08_metrics.ipynb #10f35871
 def rank_images(scores:dict, # per-image scores with 'pointing' and 'energy' (NaN where no defect)
@@ -393,6 +411,93 @@ def rank_images(scores:dict, # per-image scores with 'pointing' and 'energy' (Na
     best = idx[:n]
     return best, [i for i in idx[::-1][:n] if i not in best]  # with fewer than 2n images, none is both
 
+# %% ../nbs/08_metrics.ipynb #4f99bc96
+@dataclass
+class Localization:
+    "Per-image scores of every (method, layer) over a DataLoader, and the maps of the few images kept."
+    scores: dict # {(method, layer): {score: (N,)}}, `localization_scores`' (and `faithful_scores`')
+    maps: dict # {(method, layer): {image index: (H, W) map}}, the images kept
+    labels: torch.Tensor # (N,) true classes
+    masks: torch.Tensor # bool (N, H, W)
+    vocab: list # class names
+
+    def table(self) -> pd.DataFrame:
+        "One row per (method, layer) and class, and one for all classes (`metric_table`)."
+        return metric_table(self.scores, self.labels, self.vocab)
+
+    def rename(self, name) -> Localization:
+        "The same with each key renamed by `name(key)` (e.g. a layer's name to what it is), order kept."
+        return Localization({name(k): v for k, v in self.scores.items()}, {name(k): v for k, v in self.maps.items()}, self.labels, self.masks, self.vocab)
+
+class _Extremes:
+    "The maps of the `n` best and `n` worst images seen so far, ordered as `rank_images` orders them, batch by batch."
+    def __init__(self, n): self.n, self.kept = n, {}
+    def add(self, scores:dict, maps:torch.Tensor, start:int):
+        key = torch.as_tensor(scores['pointing']).float().cpu() * 2 + torch.as_tensor(scores['energy']).float().cpu()
+        self.kept.update({start + i: (v, maps[i].clone()) for i, v in enumerate(key.tolist()) if v == v})  # NaN: no defect
+        best = sorted(self.kept, key=lambda i: (-self.kept[i][0], i))[:self.n]  # stable descending, as rank_images
+        worst = sorted(self.kept, key=lambda i: (self.kept[i][0], -i))[:self.n]
+        self.kept = {i: self.kept[i] for i in sorted({*best, *worst})}
+
+# %% ../nbs/08_metrics.ipynb #14996bcb
+class _Scorer:
+    "An `on_batch` for `get_maps` (`learn.localize`): each batch's maps scored against their masks, then let go but for the extremes'."
+    def __init__(self, model, masks, items, tol, thresh, thresholds, faithful, steps, extremes):
+        self.model, self.masks, self.items, self.args, self.thresholds = model, masks, items, (tol, thresh, thresholds), thresholds
+        self.faithful, self.steps, self.extremes, self.parts, self.faith, self.ext = faithful, steps, extremes, {}, {}, {}
+    def __call__(self, res, start, x):
+        for key, r in res.items():
+            m = r.maps[:, 0].cpu()
+            if self.masks is None: self.masks = dataset_masks(self.items, size=tuple(m.shape[-2:]))
+            sc = batch_scores(m, self.masks[start:start + len(m)], *self.args)
+            self.parts.setdefault(key, []).append(sc)
+            if self.faithful: self.faith.setdefault(key, []).append(faithful_scores(self.model, x, m, r.targets[:, 0], self.steps))
+            if self.extremes: self.ext.setdefault(key, _Extremes(self.extremes)).add(sc, m, start)
+    def scores(self) -> dict:
+        "{(method, layer): {score: (N,)}} over every batch."
+        faith = lambda k: {n: torch.cat([f[n] for f in self.faith[k]]) for n in self.faith[k][0]} if self.faithful else {}
+        return {k: {**join_scores(p, self.thresholds), **faith(k)} for k, p in self.parts.items()}
+    def maps(self, kept:dict, keep) -> dict:
+        "{(method, layer): {image index: map}} of the images in `keep` (their `Maps` in `kept`) and the extremes."
+        ext = lambda k: {i: m for i, (_, m) in self.ext[k].kept.items()} if k in self.ext else {}
+        return {k: {**dict(zip(keep.tolist(), r.maps[:, 0])), **ext(k)} for k, r in kept.items()}
+
+# %% ../nbs/08_metrics.ipynb #8dc886ab
+@patch
+def localize(self:Learner, dl=None, # default: the validation set, unshuffled
+             methods=('gradcam',), # names in `vatt.cam.MAP_METHODS`
+             layers=(None,), # CAM layers; None is the default layer, a list fuses several
+             masks=None, # bool (N, H, W) at the maps' size; default: the data set's mask files (`dataset_masks`)
+             targets:str='label', # explain the true class ('label') or the top prediction ('pred')
+             keep=(), # indices of the images whose maps are kept; None: every image's
+             extremes:int=0, # also keep each (method, layer)'s `extremes` best and worst images' maps (`rank_images`)
+             faithful:bool=False, # add deletion, insertion, drop and increase in confidence (`faithful_scores`)
+             steps:int=20, tol:float=4, thresh:float=0.5, thresholds=None, # as in `faithfulness` and `localization_scores`
+             **kwargs, # to `get_maps` (e.g. `align`, `size`, `attn_layers`)
+            ) -> Localization:
+    "Localization (and faithfulness) scores of every image per method and layer, each batch's maps scored and let go."
+    dl = dl if dl is not None else valid_dl(self.dls)
+    if len(dl.dataset) == 0: raise VattError('the DataLoader has no images')
+    keep, items = range(len(dl.dataset)) if keep is None else keep, getattr(dl.dataset, 'items', None)
+    if masks is None and items is None: raise VattError('the DataLoader has no image files to find masks for: pass masks=')
+    if masks is not None and len(masks) != len(dl.dataset):
+        raise VattError(f'{len(masks)} masks for {len(dl.dataset)} images: give one mask per image of the DataLoader, in its order')
+    scorer = _Scorer(self.model, masks, items, tol, thresh, thresholds, faithful, steps, extremes)
+    cb = MapsCallback(methods, layers, 1, targets, keep=keep, on_batch=scorer, **kwargs)
+    _, labels = self.get_preds(dl=dl, cbs=[cb])
+    labels = labels[0] if isinstance(labels, (tuple, list)) else labels  # (labels, masks) of a model trained on masks
+    if labels is None: raise VattError('the DataLoader has no labels: make it with dls.test_dl(items, with_labels=True)')
+    return Localization(scorer.scores(), scorer.maps(cb.result(), cb.keep), labels, torch.as_tensor(scorer.masks), self.dls.vocab)
+
+# %% ../nbs/08_metrics.ipynb #012e718d
+@patch
+def localization(self:Learner, dl=None, methods=('gradcam',), layers=(None,), masks=None, targets:str='label', # as in `localize`
+                 faithful:bool=False, steps:int=20, tol:float=4, thresh:float=0.5, thresholds=None, **kwargs) -> pd.DataFrame:
+    "The table of localization (and faithfulness) scores per method × layer × class over `dl`, scored batch by batch."
+    return self.localize(dl, methods, layers, masks, targets, faithful=faithful, steps=steps, tol=tol, thresh=thresh,
+                         thresholds=thresholds, **kwargs).table()
+
+# %% ../nbs/08_metrics.ipynb #0e2152a4
 def plot_best_worst(images, # (N, H, W, 3) uint8 as `vatt.plots.to_pixels` gives, or {index: image} for the images shown
                     maps_by:dict, # {(method, layer): maps (N, H, W)}
                     scores_by:dict, # {(method, layer): per-image scores}, as `localization_scores` gives

@@ -7,23 +7,26 @@ HTML page) that appears complete or not at all."""
 # %% ../nbs/10_report.ipynb #8b85bb7e
 from __future__ import annotations
 import json, html, datetime, glob, os, re, shutil, tempfile, time, warnings
+from functools import cached_property
 from pathlib import Path
 import torch
 from fastai.vision.all import Learner
 from .core import VattError, environment
 from .plots import save_fig, to_pixels
-from .data import dataset_masks, valid_dl
-from .cam import candidate_layers, layer_name
+from .data import dataset_masks
+from .cam import candidate_layers, layer_name, get_method, LAST_STAGE, PREVIOUS_STAGE, STAGES_FUSED, DECODER
 from .learner import train, param_counts
 from .attention import has_attention, attention_method
 from .defects import has_decoder
-from .explain import plot_maps, plot_methods, attention_figure
-from .metrics import localization_scores, pointing_game, summarize, metric_table, rank_images, plot_best_worst, describe
+from .explain import plot_maps, plot_methods, attention_figure, SCORED_METHODS
+from .metrics import Localization, summarize, metric_table, rank_images, plot_best_worst, describe
 from .evaluate import evaluate, verdict, NOT_LEARNED_ADVICE, plot_curves, plot_confusion, plot_predictions, plot_top_losses
 
 # %% auto #0
-__all__ = ['REPORT_METHODS', 'is_report', 'Staged', 'Report', 'check_apart', 'report_model', 'maps_section', 'train_report',
-           'explain_report', 'anomaly_report']
+__all__ = ['REPORT_METHODS', 'SECTIONS', 'is_report', 'Staged', 'Report', 'check_apart', 'Subject', 'verdict_alarm',
+           'metrics_section', 'figures_section', 'where_section', 'scored', 'localization_section',
+           'best_worst_section', 'alignment_section', 'report_model', 'train_report', 'explain_report',
+           'anomaly_section', 'anomaly_report']
 
 # %% ../nbs/10_report.ipynb #4fe12ec8
 _CSS = '''body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -40,6 +43,7 @@ def is_report(path:Path) -> bool:
     path = Path(path)
     return path.is_dir() and ((path/_MARK).exists() or (path/'metrics.json').exists() and (path/'index.html').exists() or not any(path.iterdir()))
 
+# %% ../nbs/10_report.ipynb #55c0a0d0
 def _alive(pid:int) -> bool:
     "Whether process `pid` is running on this machine."
     try: os.kill(pid, 0)
@@ -54,6 +58,7 @@ def _sweep(dest:Path):
         m = re.fullmatch(rf'\.{re.escape(dest.name)}\.(part|old)-(\d+)-.*', p.name)
         if m and p.is_dir() and not _alive(int(m.group(2))): shutil.rmtree(p, ignore_errors=True)
 
+# %% ../nbs/10_report.ipynb #76fe8556
 class Staged:
     "A folder built beside `dest` (`out`) and moved there whole by `commit`; a lock beside `dest` keeps a second run out meanwhile."
     noun = 'vatt output'
@@ -128,6 +133,7 @@ class Staged:
         self.done = True
         return self.dest
 
+# %% ../nbs/10_report.ipynb #5e069f9b
 class Report(Staged):
     "An HTML report with PNG figures and a `metrics.json`, built beside `dest` and moved there whole by `save`."
     noun = 'report'
@@ -155,6 +161,14 @@ class Report(Staged):
         body = ''.join('<tr>' + ''.join(f'<td>{_cell(r.get(c, ""))}</td>' for c in cols) + '</tr>' for r in rows)
         cap = f'<caption>{html.escape(caption)}</caption>' if caption else ''
         self.parts.append(f'<table>{cap}<tr>{head}</tr>{body}</table>')
+
+    def record(self, name:str, # the key in metrics.json
+               value:dict, # what is written there, and shown
+               hide=(), # keys left out of the table (lists, nested tables)
+               caption:str=''):
+        "Write `value` into `metrics.json` as `name` and show it as a table: one dict, written once."
+        self.metrics[name] = value
+        self.table({k: v for k, v in value.items() if k not in hide}, caption)
 
     def figure(self, fig, name:str, caption:str='') -> Path:
         "Save `fig` as `name`.png in the report folder and show it."
@@ -198,42 +212,99 @@ def check_apart(outputs:dict, # {option: path} of what a command writes (`--out`
                                 f'next time); give {opt} a path outside it')
 
 # %% ../nbs/10_report.ipynb #dc351c85
-from .explain import SCORED_METHODS
 REPORT_METHODS = SCORED_METHODS # the CAMs scored at every layer: vatt.cam's one list of shown methods, less those that run masked forwards
 
-def report_model(learn:Learner, rep:Report,
-                 dl=None, # images to evaluate; default the validation set
-                 masks=None, # bool (N, H, W) defect masks of `dl`'s images; default: the data set's mask files
-                 curves:bool=True, # plot the training curves (a freshly trained model)
-                 **kwargs, # to `maps_section`
-                ) -> dict:
-    "Evaluate `learn` over `dl` into `rep`: metrics, whether it learned, figures, and the maps scored."
-    ev = evaluate(learn, dl)
-    m = ev.metrics()
-    v = verdict(m)
-    reason = v.sentence if v.kind == 'not learned' else None
-    if reason: rep.alarm(f'This model has not learned: {reason}. Its maps below explain a model that has not learned, and say '
-                         f'nothing about where the defects are. To try: {NOT_LEARNED_ADVICE}.')
-    elif v.kind == 'cannot tell': rep.alarm(f'Cannot tell whether this model learned: {v.sentence}. Read its maps with care.')
-    rep.section('Metrics', f"{'validation set' if dl is None else 'the images given'}, {m['n']} images")
-    rep.text(f'Verdict: {v}.')
-    rep.table({k: x for k, x in m.items() if k not in ('per_class', 'confusion')})
-    rep.table([dict(cls=c, **v) for c, v in m['per_class'].items()], 'per class')
-    if curves: rep.figure(plot_curves(learn), 'curves', 'loss and metrics per epoch')
-    rep.figure(plot_confusion(ev), 'confusion', 'confusion matrix, all evaluated images')
-    rep.figure(plot_predictions(ev, n=10), 'predictions', 'true vs predicted (probability), random images')
-    rep.figure(plot_top_losses(ev, k=10), 'top_losses', 'highest-loss images')
-    rep.metrics.update(metrics=m, learned=reason is None, not_learned=reason, verdict=dict(kind=v.kind, sentence=v.sentence))
-    rep.metrics['cam'] = maps_section(learn, rep, ev.dl, masks, learned=reason is None, **kwargs)
-    return m
-
-# %% ../nbs/10_report.ipynb #068ea589
+# %% ../nbs/10_report.ipynb #54e79fb6
 def _masks_for(dl, size, masks):
     "The masks of `dl`'s images (given, or the data set's mask files), or None when there are none."
     if masks is not None: return masks
     try: return dataset_masks(list(getattr(dl.dataset, 'items', [])), size)
     except VattError: return None  # no mask files beside the images
 
+# %% ../nbs/10_report.ipynb #1db92c69
+class Subject:
+    "What a model report's sections read: the Learner, its images and their masks, and each result computed once, when first read."
+    def __init__(self, learn:Learner, rep:Report, dl=None, masks=None, curves:bool=True,
+                 methods=REPORT_METHODS, # CAM methods scored at every candidate layer
+                 n_images:int=4, tol:float=4, # images in the grids; pointing game tolerance in pixels
+                 n_faithful:int=40, steps:int=10, # defect images the faithfulness is measured on; deletion/insertion steps
+                ):
+        self.learn, self.rep, self.given, self.masks_given, self.curves = learn, rep, dl, masks, curves
+        self.methods, self.n_images, self.tol, self.n_faithful, self.steps = methods, n_images, tol, n_faithful, steps
+    @cached_property
+    def ev(self): return evaluate(self.learn, self.given)
+    @cached_property
+    def metrics(self) -> dict: return self.ev.metrics()
+    @cached_property
+    def verdict(self): return verdict(self.metrics)
+    @property
+    def learned(self) -> bool: return self.verdict.kind != 'not learned'
+    @property
+    def dl(self): return self.ev.dl
+    @cached_property
+    def items(self) -> list: return list(self.dl.dataset.items)
+    @cached_property
+    def labels(self): return torch.tensor([int(y) for y in self.dl.dataset.tls[1]]) if hasattr(self.dl.dataset, 'tls') else None
+    @cached_property
+    def masks(self): return _masks_for(self.dl, tuple(self.dl.one_batch()[0].shape[-2:]), self.masks_given)
+    @cached_property
+    def has(self): return self.masks.flatten(1).any(1) if self.masks is not None else torch.zeros(len(self.items), dtype=torch.bool)
+    @cached_property
+    def layers(self) -> dict: return candidate_layers(self.learn.model)
+    @cached_property
+    def label_of(self) -> dict: return {layer_name(self.learn.model, l): k for k, l in self.layers.items()}
+    @cached_property
+    def scored(self): return scored(self)  # every map scored, once (`scored` below)
+    @property
+    def cam(self) -> dict: return self.rep.metrics.setdefault('cam', {})
+
+# %% ../nbs/10_report.ipynb #61e2ea86
+def verdict_alarm(s:Subject):
+    "Above every section: a model that has not learned, or a set too small to tell."
+    v = s.verdict
+    if v.kind == 'not learned': s.rep.alarm(f'This model has not learned: {v.sentence}. Its maps below explain a model that has not learned, '
+                                            f'and say nothing about where the defects are. To try: {NOT_LEARNED_ADVICE}.')
+    elif v.kind == 'cannot tell': s.rep.alarm(f'Cannot tell whether this model learned: {v.sentence}. Read its maps with care.')
+
+def metrics_section(s:Subject):
+    "The metrics overall and per class, and the verdict in words."
+    m, v = s.metrics, s.verdict
+    s.rep.section('Metrics', f"{'validation set' if s.given is None else 'the images given'}, {m['n']} images")
+    s.rep.text(f'Verdict: {v}.')
+    s.rep.record('metrics', m, hide=('per_class', 'confusion'))
+    s.rep.table([dict(cls=c, **r) for c, r in m['per_class'].items()], 'per class')
+    s.rep.metrics.update(learned=s.learned, not_learned=None if s.learned else v.sentence, verdict=dict(kind=v.kind, sentence=v.sentence))
+
+def figures_section(s:Subject):
+    "The training curves (a freshly trained model), the confusion matrix, a prediction grid, the top losses."
+    if s.curves: s.rep.figure(plot_curves(s.learn), 'curves', 'loss and metrics per epoch')
+    s.rep.figure(plot_confusion(s.ev), 'confusion', 'confusion matrix, all evaluated images')
+    s.rep.figure(plot_predictions(s.ev, n=10), 'predictions', 'true vs predicted (probability), random images')
+    s.rep.figure(plot_top_losses(s.ev, k=10), 'top_losses', 'highest-loss images')
+
+# %% ../nbs/10_report.ipynb #391de73f
+def _examples(has, labels, n):
+    "Up to `n` images to show, one class after another, images with a defect first."
+    by_class = {}
+    for i in (has.nonzero()[:, 0].tolist() if has.any() else range(len(has))): by_class.setdefault(int(labels[i]) if labels is not None else 0, []).append(i)
+    return [i for group in zip(*by_class.values()) for i in group][:n] or list(range(min(n, len(has))))
+
+def where_section(s:Subject):
+    "Grad-CAM of the top-3 classes of a few images, the methods side by side, and the attention a model with attention computes."
+    learn, items, vocab, layers, attn = s.learn, s.items, s.learn.dls.vocab, s.layers, has_attention(s.learn.model)
+    s.rep.section('Where the model looks', ('' if s.learned else 'THIS MODEL HAS NOT LEARNED: these maps explain nothing about the defects. ')
+                  + 'Grad-CAM of the top-3 predicted classes; methods side by side' + ('; the attention the model computes, per layer' if attn else ''))
+    s.cam.update(tol_px=s.tol, layers={k: '+'.join(v) if isinstance(v, list) else v for k, v in layers.items()})
+    show = _examples(s.has, s.labels, s.n_images)
+    show_labels = [vocab[int(s.labels[i])] for i in show] if s.labels is not None else None
+    grid_layer = layers.get(PREVIOUS_STAGE, layers[LAST_STAGE])
+    r = learn.explain([items[i] for i in show], 'gradcam', k=min(3, len(vocab)), layer=grid_layer)
+    s.rep.figure(plot_maps(r, vocab, labels=show_labels), 'cam_grid', f'Grad-CAM of the top-3 classes at {grid_layer}')
+    s.rep.figure(plot_methods(learn, items[show[0]], layer=grid_layer), 'cam_methods', 'one image, each method, the top class')
+    if attn: s.rep.figure(attention_figure(learn, [items[i] for i in show], labels=show_labels), 'attention',
+                          'the attention the model computes, per layer (heads averaged), next to Grad-CAM of the top class')
+
+# %% ../nbs/10_report.ipynb #1288e382
 def _best_keys(scores_by) -> dict:
     "For each method, its (method, layer) key with the best pointing game (energy breaks ties)."
     best = {}
@@ -242,86 +313,90 @@ def _best_keys(scores_by) -> dict:
         if k[0] not in best or (s['pointing'], s['energy']) > best[k[0]][1]: best[k[0]] = (k, (s['pointing'], s['energy']))
     return {m: k for m, (k, _) in best.items()}
 
+def _named(s:Subject):
+    "A function naming an engine key (method, layer name) as the report does: (method, PREVIOUS_STAGE), ('attention', ...)."
+    def name(key):
+        m, ln = key
+        if m in s.methods: return m, s.label_of[ln]
+        if m == 'defect_map': return 'learned defect map', DECODER
+        return ('attention x gradient' if get_method(m).needs_grad else 'attention'), 'last attention layer'
+    return name
+
+# %% ../nbs/10_report.ipynb #3630ef63
+def scored(s:Subject) -> tuple[Localization, dict]|tuple[None, None]:
+    "Every method at every candidate layer scored in one streamed pass (`learn.localize`), faithfulness at each method's best layer."
+    if s.masks is None or not s.has.any() or s.labels is None: return None, None
+    learn, model = s.learn, s.learn.model
+    am = attention_method(model) if has_attention(model) else None
+    extra = ([am, f'grad_{am}'] if am else []) + (['defect_map'] if has_decoder(model) else [])
+    sub = s.has.nonzero()[:s.n_faithful, 0]
+    loc = learn.localize(s.dl, list(s.methods) + extra, list(s.layers.values()), masks=s.masks, keep=sub.tolist(), extremes=3, tol=s.tol)
+    loc, sub_dl = loc.rename(_named(s)), learn.dls.test_dl([s.items[i] for i in sub], with_labels=True)
+    best = _best_keys(loc.scores)
+    for k in best.values():  # faithfulness of each method at its best layer, on the first defect images
+        f = learn.faithfulness(sub_dl, torch.stack([loc.maps[k][int(i)] for i in sub]), s.labels[sub], steps=s.steps)
+        for name, v in f.items(): loc.scores[k][name] = torch.full((len(s.items),), float('nan')).index_put_((sub,), v)
+    return loc, best
+
+# %% ../nbs/10_report.ipynb #3ad8fa75
+def localization_section(s:Subject):
+    "Does each method's map land on the defect: a sentence per method at its best layer and the table of every method at every layer."
+    loc, best = s.scored
+    if loc is None: return s.rep.text('No defect masks for these images: give --masks DIR or --boxes CSV to score where the maps land.', note=True)
+    tab = metric_table(loc.scores, s.labels, s.learn.dls.vocab)
+    rows = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in tab[tab['class'] == 'all'].drop(columns=['class']).to_dict('records')]
+    s.rep.section('Does the map land on the defect?', f"{int(s.has.sum())} images with a defect mask; true class explained"
+                  + ('' if s.learned else '. The model has not learned: these scores describe maps of a model at chance.'))
+    sentences = [describe(loc.scores[k], *k, s.tol) for k in best.values()]
+    for t in sentences: s.rep.text(t)
+    n_sub = int(s.has.sum().clamp(max=s.n_faithful))
+    s.rep.table(rows, 'each method at each layer, means over the images with a defect (faithfulness at the best layer, '
+                      f'first {n_sub} of them, {s.steps} steps)')
+    s.cam.update(images=int(s.has.sum()), rows=rows, per_class=tab.to_dict('records'), sentences=sentences,
+                 best={m: dict(layer=k[1], **{n: round(v, 4) for n, v in summarize(loc.scores[k]).items()}) for m, k in best.items()})
+
+# %% ../nbs/10_report.ipynb #a4b4c9e6
 def _pixels(learn, items, idx) -> dict:
     "{index: (H, W, 3) pixels} of the images `idx` of `items`, through the validation transforms, every batch."
     if not idx: return {}
     x = torch.cat([b[0] for b in learn.dls.test_dl([items[i] for i in idx])])
     return dict(zip(idx, to_pixels(x, learn.dls)))
 
-def _examples(has, labels, n):
-    "Up to `n` images to show, one class after another, images with a defect first."
-    by_class = {}
-    for i in (has.nonzero()[:, 0].tolist() if has.any() else range(len(has))): by_class.setdefault(int(labels[i]) if labels is not None else 0, []).append(i)
-    return [i for group in zip(*by_class.values()) for i in group][:n] or list(range(min(n, len(has))))
+def best_worst_section(s:Subject):
+    "Each method at its best layer: its best and worst images, from the maps `learn.localize` kept of them."
+    loc, best = s.scored
+    shown = sorted({i for k in best.values() for ends in rank_images(loc.scores[k]) for i in ends}) if loc is not None else []
+    if shown: s.rep.figure(plot_best_worst(_pixels(s.learn, s.items, shown), {k: loc.maps[k] for k in best.values()},
+                                           {k: loc.scores[k] for k in best.values()}, s.masks),
+                           'best_worst', 'each method at its best layer: its best and worst images, the defect outlined in white')
 
-def maps_section(learn:Learner, rep:Report, dl=None, masks=None,
-                 methods=REPORT_METHODS, # CAM methods scored at every candidate layer
-                 n_images:int=4, # images in the grids
-                 tol:float=4, # pointing game tolerance in pixels
-                 n_faithful:int=40, # defect images the faithfulness is measured on
-                 steps:int=10, # deletion/insertion steps
-                 learned:bool=True, # False: the model has not learned, said in the section
+# %% ../nbs/10_report.ipynb #135c0da2
+def alignment_section(s:Subject):
+    "Grad-CAM's pointing game with receptive-field aligned resizing (vatt) and with plain resizing (as pytorch-grad-cam)."
+    loc, _ = s.scored
+    if loc is None: return
+    plain_layers = [s.layers[l] for l in (PREVIOUS_STAGE, STAGES_FUSED) if l in s.layers]
+    plain = s.learn.localize(s.dl, ['gradcam'], plain_layers, masks=s.masks, tol=s.tol, align=False).scores if plain_layers else {}
+    align = {s.label_of[ln]: dict(aligned=summarize(loc.scores['gradcam', s.label_of[ln]])['pointing'], plain=float(v['pointing'].nanmean()))
+             for (_, ln), v in plain.items()}
+    s.rep.table([dict(layer=k, **{a: round(v, 3) for a, v in d.items()}) for k, d in align.items()],
+                'Grad-CAM pointing game, receptive-field aligned resizing (vatt) vs plain resizing (as pytorch-grad-cam)')
+    s.cam.update(alignment=align)
+
+# %% ../nbs/10_report.ipynb #c074e3c3
+SECTIONS = [verdict_alarm, metrics_section, figures_section, where_section, localization_section, best_worst_section, alignment_section]
+
+def report_model(learn:Learner, rep:Report,
+                 dl=None, # images to evaluate; default the validation set
+                 masks=None, # bool (N, H, W) defect masks of `dl`'s images; default: the data set's mask files
+                 curves:bool=True, # plot the training curves (a freshly trained model)
+                 sections:list|None=None, # functions of a `Subject`, in order; default `SECTIONS`
+                 **kwargs, # to `Subject` (methods, n_images, tol, n_faithful, steps)
                 ) -> dict:
-    "Add the maps (CAMs, attention) and, where masks exist, each method's localization and faithfulness to `rep`."
-    dl = dl if dl is not None else valid_dl(learn.dls)
-    items, vocab = list(dl.dataset.items), learn.dls.vocab
-    labels = torch.tensor([int(y) for y in dl.dataset.tls[1]]) if hasattr(dl.dataset, 'tls') else None
-    H, W = dl.one_batch()[0].shape[-2:]
-    masks = _masks_for(dl, (H, W), masks)
-    layers, attn = candidate_layers(learn.model), has_attention(learn.model)
-    label_of = {layer_name(learn.model, l): k for k, l in layers.items()}
-    rep.section('Where the model looks', ('' if learned else 'THIS MODEL HAS NOT LEARNED: these maps explain nothing about the defects. ')
-                + 'Grad-CAM of the top-3 predicted classes; methods side by side' + ('; the attention the model computes, per layer' if attn else ''))
-    res = dict(tol_px=tol, layers={k: '+'.join(v) if isinstance(v, list) else v for k, v in layers.items()})
-    has = masks.flatten(1).any(1) if masks is not None else torch.zeros(len(items), dtype=torch.bool)
-    show = _examples(has, labels, n_images)
-    show_labels = [vocab[int(labels[i])] for i in show] if labels is not None else None
-    grid_layer = layers.get('previous stage', layers['last stage'])
-    r = learn.explain([items[i] for i in show], 'gradcam', k=min(3, len(vocab)), layer=grid_layer)
-    rep.figure(plot_maps(r, vocab, labels=show_labels), 'cam_grid', f'Grad-CAM of the top-3 classes at {grid_layer}')
-    rep.figure(plot_methods(learn, items[show[0]], layer=grid_layer), 'cam_methods', 'one image, each method, the top class')
-    if attn: rep.figure(attention_figure(learn, [items[i] for i in show], labels=show_labels), 'attention',
-                        'the attention the model computes, per layer (heads averaged), next to Grad-CAM of the top class')
-    if masks is None or not has.any() or labels is None:
-        rep.text('No defect masks for these images: give --masks DIR or --boxes CSV to score where the maps land.', note=True)
-        return res
-    am, learned_map = attention_method(learn.model) if attn else None, has_decoder(learn.model)
-    extra = ([am, f'grad_{am}'] if attn else []) + (['defect_map'] if learned_map else [])
-    all_maps = learn.get_maps(dl, list(methods) + extra, list(layers.values()), targets='label')
-    maps_by = {}
-    for (m, ln), v in all_maps.items():
-        if m in methods: maps_by[m, label_of[ln]] = v.maps[:, 0]
-        elif m == 'defect_map': maps_by['learned defect map', 'decoder'] = v.maps[:, 0]
-        else: maps_by['attention x gradient' if m.startswith('grad_') else 'attention', 'last attention layer'] = v.maps[:, 0]
-    scores_by = {k: localization_scores(v, masks, tol) for k, v in maps_by.items()}
-    best = _best_keys(scores_by)
-    sub = has.nonzero()[:n_faithful, 0]
-    sub_dl = learn.dls.test_dl([items[i] for i in sub], with_labels=True)
-    for k in best.values():  # faithfulness of each method at its best layer, on the first defect images
-        f = learn.faithfulness(sub_dl, maps_by[k][sub], labels[sub], steps=steps)
-        for name, v in f.items(): scores_by[k][name] = torch.full((len(items),), float('nan')).index_put_((sub,), v)
-    tab = metric_table(scores_by, labels, vocab)
-    overall = tab[tab['class'] == 'all'].drop(columns=['class'])
-    rows = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in overall.to_dict('records')]
-    rep.section('Does the map land on the defect?', f"{int(has.sum())} images with a defect mask; true class explained"
-                + ('' if learned else '. The model has not learned: these scores describe maps of a model at chance.'))
-    sentences = [describe(scores_by[k], *k, tol) for k in best.values()]
-    for s in sentences: rep.text(s)
-    rep.table(rows, 'each method at each layer, means over the images with a defect (faithfulness at the best layer, '
-                    f'first {len(sub)} of them, {steps} steps)')
-    shown = sorted({i for k in best.values() for ends in rank_images(scores_by[k]) for i in ends})
-    if shown:
-        rep.figure(plot_best_worst(_pixels(learn, items, shown), {k: maps_by[k] for k in best.values()}, {k: scores_by[k] for k in best.values()}, masks),
-                   'best_worst', 'each method at its best layer: its best and worst images, the defect outlined in white')
-    plain_layers = [l for l in ('previous stage', 'stages -3, -2 fused') if l in layers]
-    plain = learn.get_maps(dl, ['gradcam'], [layers[l] for l in plain_layers], targets='label', align=False) if plain_layers else {}
-    align = {label_of[ln]: dict(aligned=summarize(scores_by['gradcam', label_of[ln]])['pointing'],
-                                plain=float(pointing_game(v.maps[:, 0], masks, tol).nanmean())) for (_, ln), v in plain.items()}
-    rep.table([dict(layer=k, **{a: round(v, 3) for a, v in d.items()}) for k, d in align.items()],
-              'Grad-CAM pointing game, receptive-field aligned resizing (vatt) vs plain resizing (as pytorch-grad-cam)')
-    return {**res, 'images': int(has.sum()), 'rows': rows, 'per_class': tab.to_dict('records'), 'sentences': sentences,
-            'best': {m: dict(layer=k[1], **{n: round(v, 4) for n, v in summarize(scores_by[k]).items()}) for m, k in best.items()},
-            'alignment': align}
+    "Evaluate `learn` over `dl` into `rep`, one section after another: metrics, whether it learned, figures, and the maps scored."
+    s = Subject(learn, rep, dl, masks, curves, **kwargs)
+    for section in (SECTIONS if sections is None else sections): section(s)
+    return s.metrics
 
 # %% ../nbs/10_report.ipynb #e000c327
 def train_report(data, # an image folder `<class>/<image>`, or a function rep_folder -> folder (e.g. drawing a data set there)
@@ -343,12 +418,12 @@ def train_report(data, # an image folder `<class>/<image>`, or a function rep_fo
         if not learn.vatt_info['pretrained']: rep.text(f"Weights: {learn.vatt_info['weights']}.", note=True)
         if info['skipped_images']: rep.text(f"{len(info['skipped_images'])} unreadable image(s) left out: "
                                             + ', '.join(info['skipped_images'][:10]), note=True)
-        rep.table({k: v for k, v in info.items() if k != 'skipped_images'})
-        rep.metrics['run'] = info
+        rep.record('run', info, hide=('skipped_images',))
         m = report_model(learn, rep)
         page = rep.save()
     return dict(metrics=m, run=info, cam=rep.metrics['cam'], not_learned=rep.metrics['not_learned'], verdict=rep.metrics['verdict'], report=str(page), learn=learn)
 
+# %% ../nbs/10_report.ipynb #150a88fb
 def explain_report(learn:Learner, # a trained Learner (`vatt.learner.load_model`)
                    items:list, # labelled image files, classes named as in training
                    out:str|Path, # the report folder
@@ -381,6 +456,23 @@ def _anomaly_figure(model, items, types, masks, scores, maps, n:int=6):
     for a in axs.flat: a.axis('off')
     return fig
 
+# %% ../nbs/10_report.ipynb #a7d4ee72
+def anomaly_section(rep:Report, learn:Learner, test) -> dict|None:
+    "Image AUROC, pixel AUROC and AUPRO per defect type on `test` [(image, type, mask or None)], and the highest-scored images."
+    if not test: return rep.text('No test images with defects: give an MVTec AD category, or use vatt explain on labelled images.', note=True)
+    items, types, masks = (list(v) for v in zip(*test))
+    res = evaluate_anomaly(learn.model, items, types, masks, normal='good')
+    scores, maps = res.pop('scores'), res.pop('maps')
+    rep.section('Anomaly detection', 'Image AUROC, pixel AUROC and AUPRO (per-region overlap up to 30 % false-positive rate, '
+                "as MVTec AD defines it), each defect type against the good test images; 'all' pools them. "
+                'False-reject rate and recall at the stored threshold.')
+    rep.table([dict(type=t, **r) for t, r in res.items()])
+    rep.figure(_anomaly_figure(learn.model, items, types, masks, scores, maps), 'anomaly_maps',
+               'the highest-scored test images: image, anomaly map (0.5 = the 99.9 % level of good pixels), true mask')
+    rep.metrics['anomaly'] = res
+    return res
+
+# %% ../nbs/10_report.ipynb #b0c62f1b
 def anomaly_report(data, # good images (a folder, class folders with `normal`, or an MVTec AD category), or a function rep_folder -> that
                    out:str|Path, # the report folder
                    test=None, # [(image, type, bool mask or None)], 'good' the normal type; default the MVTec test set, if any
@@ -397,25 +489,10 @@ def anomaly_report(data, # good images (a folder, class folders with `normal`, o
                            f"{info['threshold']:.4g} at a {100 * info['false_reject_rate']:g} % false-reject rate on {info['n_held_out']} held-out "
                            'good images; the model is model.pkl (vatt predict model.pkl <images>)')
         if not info['pretrained']: rep.text(f"Weights: {info['weights']}.", note=True)
-        rep.table(info)
-        rep.metrics['run'] = info
+        rep.record('run', info)
         if test is None and is_mvtec(data):
             mv = read_mvtec(data)['test']
             test = [(im, t, mk) for (im, t, _), mk in zip(mv, mvtec_masks(mv))]
-        res = None
-        if test:
-            items, types, masks = zip(*test)
-            res = evaluate_anomaly(learn.model, list(items), list(types), list(masks), normal='good')
-            scores, maps = res.pop('scores'), res.pop('maps')
-            rows = [dict(type=t, **{k: v for k, v in r.items()}) for t, r in res.items()]
-            rep.section('Anomaly detection', 'Image AUROC, pixel AUROC and AUPRO (per-region overlap up to 30 % false-positive rate, '
-                        "as MVTec AD defines it), each defect type against the good test images; 'all' pools them. "
-                        'False-reject rate and recall at the stored threshold.')
-            rep.table(rows)
-            rep.figure(_anomaly_figure(learn.model, list(items), list(types), list(masks), scores, maps), 'anomaly_maps',
-                       'the highest-scored test images: image, anomaly map (0.5 = the 99.9 % level of good pixels), true mask')
-            rep.metrics['anomaly'] = res
-        else: rep.text('No test images with defects: give an MVTec AD category, or use vatt explain on labelled images.', note=True)
+        res = anomaly_section(rep, learn, test)
         page = rep.save()
     return dict(anomaly=res, run=info, report=str(page), learn=learn)
-
