@@ -18,7 +18,7 @@ from .data import image_items, valid_dl
 
 # %% auto #0
 __all__ = ['NOT_LEARNED_ADVICE', 'FLIPS', 'plot_curves', 'Evaluation', 'evaluate', 'Verdict', 'verdict', 'not_learned',
-           'plot_confusion', 'plot_predictions', 'plot_top_losses', 'flips_probs']
+           'anomaly_verdict', 'plot_confusion', 'plot_predictions', 'plot_top_losses', 'flips_probs']
 
 # %% ../nbs/09_evaluate.ipynb #1ede4c0f
 def plot_curves(learn:Learner, path=None):
@@ -85,12 +85,15 @@ class Verdict:
     "Whether a model learned: `kind` is 'learned', 'not learned' or 'cannot tell'; `sentence` gives the numbers behind it."
     kind: str
     sentence: str
-    balanced_accuracy: float
+    value: float # the measure: balanced accuracy (a classifier), image AUROC (an anomaly detector)
     chance: float
-    p_value: float # permutation test of the balanced accuracy against chance
+    p_value: float # permutation test of the measure against chance
     upper: float # its 95 % upper bound
     n: int # images
+    measure: str = 'balanced accuracy'
 
+    @property
+    def balanced_accuracy(self) -> float: return self.value if self.measure == 'balanced accuracy' else float('nan')
     @property
     def learned(self) -> bool: return self.kind == 'learned'
     def __str__(self): return f'{self.kind}: {self.sentence}'
@@ -161,6 +164,45 @@ def not_learned(m:dict, # `Evaluation.metrics()`
 NOT_LEARNED_ADVICE = ("train on the defect masks as well (train(..., masks=...), vatt train --masks DIR), pool the maximum "
                       "(pool='max', --pool max) for small defects, give more images per class, or start from pretrained "
                       "weights (weights=path/to/model.safetensors)")
+
+# %% ../nbs/09_evaluate.ipynb #049e9947
+def _rank_sum_p(scores, y, draws, seed):
+    "P(rank sum of the anomalous images >= the observed one) with the labels shuffled: the AUROC's permutation test."
+    from scipy.stats import rankdata
+    r, n1 = rankdata(scores), int(y.sum())
+    obs, rng, hits = r[y].sum(), np.random.default_rng(seed), 0
+    for i in range(0, draws, 512):
+        perm = rng.permuted(np.tile(np.arange(len(y)), (min(512, draws - i), 1)), axis=1)[:, :n1]
+        hits += int((r[perm].sum(1) >= obs - 1e-9).sum())
+    return (1 + hits) / (1 + draws)
+
+def _auroc_upper(a, n1, n0, z=1.645):
+    "One-sided 95 % upper bound of an AUROC `a` of `n1` anomalous and `n0` normal images (Hanley & McNeil 1982)."
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    se = np.sqrt(max(a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a), 0.) / (n1 * n0))
+    return float(min(1., a + z * max(se, 1 / (n1 * n0))))
+
+
+# %% ../nbs/09_evaluate.ipynb #fc14ebbd
+def anomaly_verdict(scores, # image anomaly scores
+                    labels, # 1 (or True) for the anomalous images
+                    alpha:float=0.01, draws:int=2000, seed:int=0) -> Verdict:
+    "Whether an anomaly detector learned, from its image scores: learned, not learned, or cannot tell."
+    from scipy.stats import rankdata
+    s, y = np.asarray(scores, np.float64).ravel(), np.asarray(labels).ravel().astype(bool)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if not n1 or not n0:
+        return Verdict('cannot tell', f'the {len(y)} test images hold {n1} anomalous and {n0} good ones: a verdict needs both',
+                       float('nan'), .5, 1., float('nan'), len(y), 'image AUROC')
+    r = rankdata(s)
+    a = float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    p, upper = _rank_sum_p(s, y, draws, seed), _auroc_upper(a, n1, n0)
+    head = f'image AUROC {a:.3f} on {n1} anomalous and {n0} good images (chance 0.5; permutation test p = {p:.3g}'
+    v = lambda kind, tail: Verdict(kind, head + tail, a, .5, p, upper, len(y), 'image AUROC')
+    if p < alpha: return v('learned', ', above chance)')
+    if upper < 0.625: return v('not learned', f'; with 95 % confidence below {upper:.3f}, under the 0.625 a quarter of the way from chance to perfect)')
+    return v('cannot tell', f'; anywhere up to {upper:.3f} with 95 % confidence): too few images to know')
+
 
 # %% ../nbs/09_evaluate.ipynb #75b6d2bd
 def plot_confusion(ev:Evaluation, normalize:bool=False, path=None):

@@ -20,11 +20,11 @@ from .attention import has_attention, attention_method
 from .defects import has_decoder
 from .explain import plot_maps, plot_methods, attention_figure, SCORED_METHODS
 from .metrics import Localization, summarize, metric_table, rank_images, plot_best_worst, describe
-from .evaluate import evaluate, verdict, NOT_LEARNED_ADVICE, plot_curves, plot_confusion, plot_predictions, plot_top_losses
+from .evaluate import evaluate, verdict, anomaly_verdict, NOT_LEARNED_ADVICE, plot_curves, plot_confusion, plot_predictions, plot_top_losses
 
 # %% auto #0
-__all__ = ['REPORT_METHODS', 'SECTIONS', 'is_report', 'Staged', 'Report', 'check_apart', 'Subject', 'verdict_alarm',
-           'metrics_section', 'figures_section', 'where_section', 'scored', 'localization_section',
+__all__ = ['REPORT_METHODS', 'SECTIONS', 'ANOMALY_ADVICE', 'is_report', 'Staged', 'Report', 'check_apart', 'Subject',
+           'verdict_alarm', 'metrics_section', 'figures_section', 'where_section', 'scored', 'localization_section',
            'best_worst_section', 'alignment_section', 'report_model', 'train_report', 'explain_report',
            'anomaly_section', 'anomaly_report']
 
@@ -457,6 +457,9 @@ def _anomaly_figure(model, items, types, masks, scores, maps, n:int=6):
     return fig
 
 # %% ../nbs/10_report.ipynb #a7d4ee72
+ANOMALY_ADVICE = ("more good images, more training steps (the learned method), the other method (--anomaly knn or learned), "
+                  "or pretrained weights for the encoder (--weights)")
+
 def anomaly_section(rep:Report, learn:Learner, test) -> dict|None:
     "Image AUROC, pixel AUROC and AUPRO per defect type on `test` [(image, type, mask or None)], and the highest-scored images."
     if not test: return rep.text('No test images with defects: give an MVTec AD category, or use vatt explain on labelled images.', note=True)
@@ -466,10 +469,15 @@ def anomaly_section(rep:Report, learn:Learner, test) -> dict|None:
     rep.section('Anomaly detection', 'Image AUROC, pixel AUROC and AUPRO (per-region overlap up to 30 % false-positive rate, '
                 "as MVTec AD defines it), each defect type against the good test images; 'all' pools them. "
                 'False-reject rate and recall at the stored threshold.')
+    v = anomaly_verdict(scores, [t != 'good' for t in types])
+    if v.kind == 'not learned': rep.alarm(f'This anomaly detector has not learned: {v.sentence}. Its maps say nothing about where the '
+                                          f'defects are. To try: {ANOMALY_ADVICE}.')
+    elif v.kind == 'cannot tell': rep.alarm(f'Cannot tell whether this anomaly detector learned: {v.sentence}. Read its maps with care.')
+    rep.text(f'Verdict: {v}.')
     rep.table([dict(type=t, **r) for t, r in res.items()])
     rep.figure(_anomaly_figure(learn.model, items, types, masks, scores, maps), 'anomaly_maps',
                'the highest-scored test images: image, anomaly map (0.5 = the 99.9 % level of good pixels), true mask')
-    rep.metrics['anomaly'] = res
+    rep.metrics['anomaly'], rep.metrics['anomaly_verdict'] = res, dict(kind=v.kind, sentence=v.sentence)
     return res
 
 # %% ../nbs/10_report.ipynb #b0c62f1b
