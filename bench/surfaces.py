@@ -29,7 +29,8 @@ import numpy as np, torch
 from sklearn.metrics import roc_auc_score
 from fastai.vision.all import set_seed, FuncSplitter
 from fastai.callback.progress import ProgressCallback
-from vatt.data import make_surfaces, image_items, dataset_masks
+from vatt.data import image_items, dataset_masks
+from vatt.drawn import make_surfaces
 from vatt.defects import defect_dls
 from vatt.learner import train, defect_learner, DEFECT_RECIPE
 from vatt.cam import candidate_layers, layer_name

@@ -2,7 +2,8 @@
 import time, warnings, pytest
 import vatt.core
 from vatt.core import VattError, hub_reachable
-from vatt.data import make_inspection, image_dls
+from vatt.data import image_dls
+from vatt.drawn import make_inspection
 from vatt.learner import make_learner, PretrainedUnavailable, check_arch
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 # fastai's import-time use of torch.jit.script warns on every command; the user can do nothing about it
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from .core import VattError, output_dir, best_precision
-from .data import make_inspection, make_surfaces, image_items, masks_from_folder, masks_from_boxes, open_rgb
+from .data import image_items, masks_from_folder, masks_from_boxes, open_rgb
+from .drawn import make_inspection, make_surfaces
 from .learner import load_model, input_size, check_arch, DEFECT_RECIPE
 from .defects import defect_dls
 from fastai.data.transforms import FuncSplitter
