@@ -10,17 +10,25 @@ from collections import Counter
 from pathlib import Path
 import numpy as np, cv2, torch
 from PIL import Image, ImageOps
-from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, PILImage, Resize, ResizeMethod, aug_transforms,
-                               Normalize, imagenet_stats, parent_label, get_image_files, verify_images, L, DataLoaders, image_extensions)
+from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, TransformBlock, PILImage, PILMask, TensorImage, TensorMask, Resize,
+                               ResizeMethod, RandTransform, Brightness, Contrast, aug_transforms, Normalize, imagenet_stats, parent_label,
+                               get_image_files, verify_images, L, DataLoaders, image_extensions)
 from .core import VattError
 from .drawn import (CLASSES, ORIENTED, SURFACE_CLASSES, SURFACE_PHOTOS, HELDOUT_PHOTOS, SPLITS,  # noqa: F401 (re-exported: their home was here)
                         render_inspection_image, make_inspection, surface_photo, render_surface_image, make_surfaces)
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'changes_class', 'image_size', 'read_mask', 'mask_path', 'load_mask', 'match_masks', 'masks_from_folder',
-           'box_masks', 'masks_from_boxes', 'dataset_masks', 'to_rgb', 'open_rgb', 'VattImage', 'walk_images',
-           'image_items', 'stratified_splitter', 'inspection_augs', 'labelled_dls', 'image_dls', 'valid_dl',
+__all__ = ['AUGMENTS', 'IGNORE', 'OK_NAMES', 'wxh', 'changes_class', 'image_size', 'read_mask', 'mask_path', 'load_mask',
+           'match_masks', 'masks_from_folder', 'box_masks', 'masks_from_boxes', 'dataset_masks', 'to_rgb', 'open_rgb',
+           'VattImage', 'walk_images', 'image_items', 'ok_class', 'MaskTarget', 'stratified_splitter',
+           'inspection_augs', 'FlipHV', 'surface_augs', 'surface_tfms', 'labelled_dls', 'image_dls', 'valid_dl',
            'class_weights']
+
+# %% ../nbs/02_data.ipynb #0abf0d1d
+def wxh(hw:tuple, # (height, width)
+       ) -> str:
+    "A (height, width) size as every message writes it: '160x120 (WxH)'."
+    return f'{hw[1]}x{hw[0]} (WxH)'
 
 # %% ../nbs/02_data.ipynb #6f9d1695
 AUGMENTS = ('transpose', 'flip_h', 'flip_v')
@@ -84,6 +92,7 @@ def _match_by_stem(items, files, suffix:str=''):
         res.append(c[0] if c else None)
     return res
 
+# %% ../nbs/02_data.ipynb #50a01f0b
 _IMG_EXTS = {'.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif'}
 
 def _odd_content(files, n:int=100):
@@ -98,6 +107,7 @@ def _odd_content(files, n:int=100):
         if (a > top / 2).mean() > 0.9: full.append(f)
     return grey, full
 
+# %% ../nbs/02_data.ipynb #e57da1bd
 def match_masks(items:list, # image files
                 folder:str|Path, # mask images, searched recursively
                 suffix:str='', # mask stem = image stem + suffix (MVTec AD: '_mask'; `--mask-suffix` on the command line)
@@ -125,6 +135,7 @@ def match_masks(items:list, # image files
                            'inverted (defect white, surface black)')
     return matched
 
+# %% ../nbs/02_data.ipynb #dcbbedc7
 def masks_from_folder(items:list, # image files, in the order of the maps
                       folder:str|Path, # mask images, searched recursively
                       size:tuple, # (height, width) of the model's input
@@ -135,6 +146,7 @@ def masks_from_folder(items:list, # image files, in the order of the maps
     matched = match_masks(items, folder, suffix, unmatched)
     return torch.from_numpy(np.stack([read_mask(m, size) if m is not None else np.zeros(size, bool) for m in matched]))
 
+# %% ../nbs/02_data.ipynb #78456160
 def box_masks(items:list, # image files
               boxes:str|Path, # CSV with columns file,x0,y0,x1,y1 (pixels of the original image; x1, y1 exclusive)
              ) -> dict:
@@ -162,6 +174,7 @@ def box_masks(items:list, # image files
     if unused: warnings.warn(f'{len(unused)} file(s) named in {boxes} are not among the images and were ignored: {", ".join(unused[:5])}')
     return res
 
+# %% ../nbs/02_data.ipynb #e8f24fda
 def masks_from_boxes(items:list, # image files, in the order of the maps
                      boxes:str|Path, # CSV with columns file,x0,y0,x1,y1 (pixels of the original image; x1, y1 exclusive)
                      size:tuple, # (height, width) of the model's input
@@ -224,6 +237,16 @@ def walk_images(path:str|Path, # a folder
     if twice: warnings.warn(f'{twice} folder(s) or image(s) under {path} are reached twice through links (or loop back): each image is read once')
     return res
 
+def _verified(items:L) -> tuple[L, L]:
+    "`items` without the files that cannot be read, and those, said in one warning."
+    bad = L(verify_images(items))
+    if bad:
+        shown = '\n  '.join(map(str, bad[:20])) + ('\n  ...' if len(bad) > 20 else '')
+        warnings.warn(f'{len(bad)} unreadable image(s) left out:\n  {shown}')
+        items = items.filter(lambda f: f not in set(bad))
+    return items, bad
+
+# %% ../nbs/02_data.ipynb #09918809
 def image_items(path:str|Path, # the data folder: `path/<class>/*`
                 classes:list|None=None, # keep only these classes (sub-folder names)
                 verify:bool=True, # open every file once and leave out those that fail
@@ -251,12 +274,50 @@ def image_items(path:str|Path, # the data folder: `path/<class>/*`
         if loose: raise VattError(f'{len(loose)} images lie directly in {path} but no class folders: vatt expects one folder per '
                                   f'class, {path}/<class>/<image> (e.g. {path}/ok/{loose[0].name})')
         raise VattError(f'no images under {path}: expected {path}/<class>/<image>.png|jpg')
-    bad = L(verify_images(items)) if verify else L()
-    if bad:
-        shown = '\n  '.join(map(str, bad[:20])) + ('\n  ...' if len(bad) > 20 else '')
-        warnings.warn(f'{len(bad)} unreadable image(s) left out:\n  {shown}')
-        items = items.filter(lambda f: f not in set(bad))
-    return items, bad
+    return _verified(items) if verify else (items, L())
+
+# %% ../nbs/02_data.ipynb #98a72202
+IGNORE = 255  # mask value of the pixels whose truth is unknown: no pixel loss there
+OK_NAMES = ('ok', 'pass', 'good', 'normal', 'passed')
+
+def ok_class(vocab) -> str|None:
+    "The class of defect-free images in `vocab` (ok, pass, good, normal), or None."
+    return next((c for c in vocab if str(c).lower() in OK_NAMES), None)
+
+# %% ../nbs/02_data.ipynb #3ecafed7
+class MaskTarget:
+    "Item -> PILMask of 0 (surface), 1 (defect), IGNORE (unknown): from `masks`, empty for the ok class, unknown otherwise."
+    def __init__(self, masks='dataset', # 'dataset' (`root/masks/<class>/<name>`), a folder of masks named like the images, a boxes CSV, or {item: bool (H, W)}
+                 ok:str|None='ok', # images of this class (parent folder) have empty masks without a file
+                 keep=None, # None, or the set of items whose masks may be used (the others count as unknown)
+                 items=None, # the images, needed for a boxes CSV or a mask folder
+                 suffix:str='', # a mask folder: mask stem = image stem + suffix (`vatt.data.match_masks`, as `explain` matches them)
+                ):
+        self.ok, self.keep, self.files, self.masks = ok, keep, None, None
+        if isinstance(masks, (str, Path)) and str(masks).lower().endswith('.csv'): self.masks = box_masks(list(items), masks)
+        elif isinstance(masks, (str, Path)) and masks != 'dataset':
+            items = list(map(Path, items))
+            self.files = {it: m for it, m in zip(items, match_masks(items, masks, suffix)) if m is not None}
+        elif isinstance(masks, dict): self.masks = masks
+
+    def known(self, item) -> np.ndarray|None:
+        "The bool mask of `item` when known, else None."
+        item = Path(item)
+        if self.keep is not None and item not in self.keep: m = None
+        elif self.masks is not None: m = self.masks.get(item, self.masks.get(str(item)))
+        elif self.files is not None: m = read_mask(self.files[item]) if item in self.files else None
+        else: m = read_mask(mask_path(item)) if mask_path(item).exists() else None
+        if m is None and self.ok is not None and item.parent.name == self.ok:
+            w, h = image_size(item)
+            m = np.zeros((h, w), bool)
+        return None if m is None else np.asarray(m, bool)
+
+    def __call__(self, item) -> PILMask:
+        m = self.known(item)
+        if m is None:
+            w, h = image_size(item)
+            return PILMask.create(np.full((h, w), IGNORE, np.uint8))
+        return PILMask.create(m.astype(np.uint8))
 
 # %% ../nbs/02_data.ipynb #0410d70b
 def stratified_splitter(valid_pct:float=0.2, seed:int=42, label_func=parent_label):
@@ -274,7 +335,7 @@ def stratified_splitter(valid_pct:float=0.2, seed:int=42, label_func=parent_labe
         return L(train), L(valid)
     return _split
 
-# %% ../nbs/02_data.ipynb #61982164
+# %% ../nbs/02_data.ipynb #82dbc1aa
 def inspection_augs(max_lighting:float=0.2,
                     flip:bool=True, # left-right flips (False where a class declares that a flip changes it)
                    ) -> list:
@@ -282,6 +343,43 @@ def inspection_augs(max_lighting:float=0.2,
     return aug_transforms(do_flip=flip, flip_vert=False, max_rotate=0, max_zoom=1.0, max_warp=0,
                           max_lighting=max_lighting, p_affine=0.5)
 
+# %% ../nbs/02_data.ipynb #caa165ef
+class FlipHV(RandTransform):
+    "Flip each image of a batch left-right and up-down at random, its mask with it; images of the classes a flip would change stay as they are."
+    order, split_idx = 3, 0
+    def __init__(self, p:float=0.5, vert:bool=True,
+                 fixed_h:tuple=(), fixed_v:tuple=()): # class indices a left-right / up-down flip would change: never flipped so
+        super().__init__(p=1.); self.p_, self.vert, self.fixed_h, self.fixed_v = p, vert, tuple(fixed_h), tuple(fixed_v)
+    def before_call(self, b, split_idx):
+        super().before_call(b, split_idx)
+        x = b[0] if isinstance(b, tuple) else b
+        n = x.shape[0]
+        self.fh = torch.rand(n, device=x.device) < self.p_
+        self.fv = (torch.rand(n, device=x.device) < self.p_) if self.vert else torch.zeros(n, dtype=torch.bool, device=x.device)
+        y = b[1].as_subclass(torch.Tensor) if isinstance(b, tuple) and len(b) > 1 and b[1].ndim == 1 else None
+        for f, fixed in ((self.fh, self.fixed_h), (self.fv, self.fixed_v)):
+            if fixed and y is not None: f &= ~torch.isin(y.to(x.device), torch.tensor(fixed, device=x.device))
+    def _flip(self, x):
+        fh, fv = self.fh.view(-1, *[1] * (x.ndim - 1)), self.fv.view(-1, *[1] * (x.ndim - 1))
+        x2 = torch.where(fh, x.flip(-1), x)
+        return torch.where(fv, x2.flip(-2), x2)
+    def encodes(self, x:TensorImage): return self._flip(x)
+    def encodes(self, x:TensorMask): return self._flip(x)  # noqa: F811 (fastcore dispatches on the type)
+
+# %% ../nbs/02_data.ipynb #c2bee9d5
+def surface_augs(flip_vert:bool=True, # also flip up-down (valid when no class is defined by orientation)
+                 max_lighting:float=0.2,
+                 fixed_h:tuple=(), fixed_v:tuple=()) -> list: # class indices a left-right / up-down flip would change
+    "Batch augmentations that keep every defect whole and its class valid: flips and lighting, no crops, zooms or warps."
+    return [FlipHV(vert=flip_vert, fixed_h=fixed_h, fixed_v=fixed_v), Brightness(max_lighting=max_lighting, p=0.75), Contrast(max_lighting=max_lighting, p=0.75)]
+
+def surface_tfms(vocab:list, changes:dict|None=None, # {augmentation: classes it would change} (`changes_class`)
+                ) -> list:
+    "`surface_augs` that flip no image of a class a flip would change, and ImageNet normalisation: the batch transforms with masks."
+    idx = lambda aug: tuple(vocab.index(c) for c in (changes or {}).get(aug, ()) if c in vocab)
+    return [*surface_augs(fixed_h=idx('flip_h'), fixed_v=idx('flip_v')), Normalize.from_stats(*imagenet_stats)]
+
+# %% ../nbs/02_data.ipynb #746e03d6
 def _check_classes(labels):
     "Refuse a single class; warn about classes with one image (nothing to validate them on)."
     counts = Counter(labels)
@@ -293,36 +391,55 @@ def _check_classes(labels):
                         'two images per class (five or more to learn anything)')
     if single: warnings.warn(f'{len(single)} class(es) have a single image and so no validation image: {", ".join(single[:5])}')
 
-def labelled_dls(items, # image files
-                 label_func=parent_label, # file -> class name
-                 size:tuple=(120, 160), # (height, width) every image is squished to
-                 bs:int=32, # batch size; lowered to the training set's size when that is smaller
-                 valid_pct:float=0.2, # share of each class held out
-                 seed:int=42, # seed of the split
-                 item_tfms:list|None=None, # replaces the default squish-resize
-                 batch_tfms:list|None=None, # default: fastai's augmentations and ImageNet normalisation
-                 num_workers:int|None=None, # loader processes; default: 0 on the CPU (faster for small images), up to 8 on a GPU
-                 device=None,
-                 path:str|Path='.', # where the Learner writes (lr_find, save)
-                ) -> DataLoaders:
-    "DataLoaders over image files labelled by `label_func`, every class split `valid_pct`, squished to `size`."
-    if bs < 1: raise VattError(f'batch size {bs}: give at least 1')
-    if len(size) != 2 or min(size) < 1: raise VattError(f'image size {tuple(size)}: give (height, width), both at least 1 px')
-    _check_classes([label_func(o) for o in items])
-    splitter = stratified_splitter(valid_pct, seed, label_func)
-    n_train = len(splitter(items)[0])
+# %% ../nbs/02_data.ipynb #951cb8e4
+def _fit_bs(bs:int, n_train:int) -> int:
+    "`bs`, lowered to `n_train` with a warning when the training set is smaller (fastai drops an incomplete last batch)."
     if 0 < n_train < bs:
         warnings.warn(f'only {n_train} training images: batch size lowered from {bs} to {n_train} '
                       '(fastai drops an incomplete last batch, which would leave nothing to train on)')
-        bs = n_train
-    h, w = size
-    dblock = DataBlock(blocks=(ImageBlock(VattImage), CategoryBlock(vocab=sorted(set(map(label_func, items))))),
-                       get_y=label_func, splitter=splitter,
-                       item_tfms=item_tfms if item_tfms is not None else [Resize((h, w), method=ResizeMethod.Squish)],
-                       batch_tfms=batch_tfms if batch_tfms is not None else [*aug_transforms(), Normalize.from_stats(*imagenet_stats)])
-    if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0
-    return dblock.dataloaders(items, path=path, bs=bs, num_workers=num_workers, device=device)
+        return n_train
+    return bs
 
+def _mask_target(items, masks, vocab, mask_share:float, seed:int, suffix:str) -> MaskTarget:
+    "Each image's mask (`MaskTarget`), the masks of only a random `mask_share` of the images known."
+    keep = None
+    if mask_share < 1:
+        rng = np.random.default_rng(seed)
+        keep = {it for it in items if rng.random() < mask_share}
+    return MaskTarget(masks, ok_class(vocab), keep, items, suffix)
+
+# %% ../nbs/02_data.ipynb #07c74127
+def labelled_dls(items, # image files
+                 label_func=parent_label, # file -> class name
+                 size:tuple=(120, 160), # (height, width) every image (and mask) is squished to
+                 bs:int=32, # batch size; lowered to the training set's size when that is smaller
+                 valid_pct:float=0.2, # share of each class held out
+                 seed:int=42, # seed of the split (and of `mask_share`)
+                 item_tfms:list|None=None, # replaces the default squish-resize
+                 batch_tfms:list|None=None, # default: fastai's augmentations (with masks: `surface_tfms`) and ImageNet normalisation
+                 num_workers:int|None=None, device=None, # loader processes; default: 0 on the CPU (faster for small images), up to 8 on a GPU
+                 path:str|Path='.', # where the Learner writes (lr_find, save)
+                 masks=None, # learn the defect map too: 'dataset', a mask folder, a boxes CSV or {item: bool mask} (`MaskTarget`)
+                 suffix:str='', # a mask folder: what mask names add to image names (`match_masks`)
+                 mask_share:float=1.0, # share of the images whose masks are used (the rest count as unknown)
+                 splitter=None, # items -> (train, valid) indices, e.g. validation images drawn apart; None: stratified by `valid_pct`
+                 changes:dict|None=None, # {augmentation: classes it would change} (`changes_class`): with masks, no flip changes a class
+                ) -> DataLoaders:
+    "DataLoaders of (image, label), or with `masks` (image, label, mask with IGNORE where unknown); every class split, squished to `size`."
+    if bs < 1: raise VattError(f'batch size {bs}: give at least 1')
+    if len(size) != 2 or min(size) < 1: raise VattError(f'image size {tuple(size)}: give (height, width), both at least 1 px')
+    items = L(map(Path, items))
+    _check_classes([label_func(o) for o in items])
+    vocab, splitter = sorted(set(map(label_func, items))), splitter or stratified_splitter(valid_pct, seed, label_func)
+    blocks, get_y = [ImageBlock(VattImage), CategoryBlock(vocab=vocab)], [label_func]
+    if masks is not None: blocks.append(TransformBlock(type_tfms=PILMask.create, batch_tfms=[])); get_y.append(_mask_target(items, masks, vocab, mask_share, seed, suffix))
+    if batch_tfms is None: batch_tfms = surface_tfms(vocab, changes) if masks is not None else [*aug_transforms(), Normalize.from_stats(*imagenet_stats)]
+    dblock = DataBlock(blocks=blocks, get_y=get_y, n_inp=1, splitter=splitter, batch_tfms=batch_tfms,
+                       item_tfms=item_tfms if item_tfms is not None else [Resize(tuple(size), method=ResizeMethod.Squish)])
+    if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0
+    return dblock.dataloaders(items, path=path, bs=_fit_bs(bs, len(splitter(items)[0])), num_workers=num_workers, device=device)
+
+# %% ../nbs/02_data.ipynb #61982164
 def image_dls(path:str|Path, # folder of `<class>/<image>` files
               size:tuple=(120, 160), # (height, width) every image is squished to
               bs:int=32, # batch size
@@ -334,14 +451,17 @@ def image_dls(path:str|Path, # folder of `<class>/<image>` files
               verify:bool=True, # leave out unreadable files (reported)
               num_workers:int|None=None, # loader processes; default: 0 on the CPU (faster for small images)
               device=None,
+              masks=None, # learn the defect map too (`labelled_dls`)
+              suffix:str='', # a mask folder: what mask names add to image names
              ) -> DataLoaders:
     "DataLoaders for an image folder, as fastai's `from_folder`, with bad files left out and a stratified split."
     items, bad = image_items(path, classes, verify)
-    flip = not changes_class(path).get('flip_h')  # no left-right flip where the data set says it changes a class
-    dls = labelled_dls(items, parent_label, size, bs, valid_pct, seed, item_tfms,
-                       batch_tfms if batch_tfms is not None else [*inspection_augs(flip=flip), Normalize.from_stats(*imagenet_stats)],
-                       num_workers, device, path)
-    dls.skipped = bad
+    changes = changes_class(path)
+    if batch_tfms is None and masks is None:  # no left-right flip where the data set says it changes a class
+        batch_tfms = [*inspection_augs(flip=not changes.get('flip_h')), Normalize.from_stats(*imagenet_stats)]
+    dls = labelled_dls(items, parent_label, size, bs, valid_pct, seed, item_tfms, batch_tfms, num_workers, device, path,
+                       masks=masks, suffix=suffix, changes=changes)
+    dls.skipped = bad  # the Learner keeps them in its `run_info`
     return dls
 
 # %% ../nbs/02_data.ipynb #abacff34
