@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 def data(root, size, n_train, n_val, n_test):
-    from vatt.data import make_surfaces
+    from vatt.drawn import make_surfaces
     tr = make_surfaces(Path(root)/f'train_{size[0]}x{size[1]}', n_per_class=n_train + n_val, size=size, seed=0, split='train', classes=('ok',))
     te = make_surfaces(Path(root)/f'test_{size[0]}x{size[1]}', n_per_class=n_test, size=size, seed=1, split='test')
     ok = sorted((tr/'ok').glob('*.png'))

@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, XGradCAM, HiResCAM, LayerCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from vatt.data import make_inspection, load_mask, dataset_masks, valid_dl
+from vatt.data import load_mask, dataset_masks, valid_dl
+from vatt.drawn import make_inspection
 from vatt.learner import train
 from vatt.cam import get_layer, candidate_layers, layer_name, LAST_STAGE, PREVIOUS_STAGE
 from vatt.metrics import localization_scores, summarize

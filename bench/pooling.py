@@ -12,7 +12,8 @@ from pathlib import Path
 import torch
 from fastai.vision.all import set_seed
 from fastai.callback.progress import ProgressCallback
-from vatt.data import make_inspection, image_dls, load_mask
+from vatt.data import image_dls, load_mask
+from vatt.drawn import make_inspection
 from vatt.learner import make_learner
 
 ap = argparse.ArgumentParser()

@@ -13,7 +13,8 @@ import argparse, json, os, subprocess, sys, tempfile, time, types
 from pathlib import Path
 import torch
 from fastai.vision.all import Callback
-from vatt.data import make_inspection, dataset_masks
+from vatt.data import dataset_masks
+from vatt.drawn import make_inspection
 from vatt.learner import train
 from vatt.cam import candidate_layers, layer_name
 from vatt.metrics import localization_scores

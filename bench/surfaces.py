@@ -29,7 +29,8 @@ import numpy as np, torch
 from sklearn.metrics import roc_auc_score
 from fastai.vision.all import set_seed, FuncSplitter
 from fastai.callback.progress import ProgressCallback
-from vatt.data import make_surfaces, image_items, dataset_masks
+from vatt.data import image_items, dataset_masks
+from vatt.drawn import make_surfaces
 from vatt.defects import defect_dls
 from vatt.learner import train, defect_learner, DEFECT_RECIPE
 from vatt.cam import candidate_layers, layer_name, DECODER
@@ -53,7 +54,7 @@ ap.add_argument('--out', default=None, help='keep the data here (default: a temp
 args = ap.parse_args()
 if args.threads: torch.set_num_threads(args.threads)
 warnings.filterwarnings('ignore')
-R = dict(DEFECT_RECIPE)
+R = {k: getattr(DEFECT_RECIPE, k) for k in ('arch', 'size', 'bs', 'lr', 'epochs', 'pool', 'crop')}  # the recipe, as a dict this script changes
 if args.quick: R.update(size=(96, 128), crop=(64, 64), epochs=1)
 if args.epochs: R['epochs'] = args.epochs
 seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
@@ -181,7 +182,7 @@ def scores(learn, name, cam):
     if name == 'test':
         pf, _ = probs(learn, its, flips=True)
         res['test_accuracy_flips'] = round(float((pf.argmax(1) == y).float().mean()), 4)
-    if learn.vatt_info['decoder']:
+    if learn.run_info.decoder:
         dm = learn.defect_map(its)
         keep = mks.flatten(1).any(1)
         res[f'{name}_auroc_map'] = round(float(roc_auc_score(y != ok, dm.flatten(1).amax(1).numpy())), 4)
@@ -201,7 +202,7 @@ for seed in seeds:
         pv, yv = probs(learn, items['valid'])
         cams = cam_pointing(learn, items['valid'], masks['valid'])
         cam = max(cams, key=cams.get)  # chosen on the validation images, before any test image is read
-        rec = dict(row=row, seed=seed, config=config, loss_weight=learn.vatt_info.get('loss_weight'), train_s=round(s, 1), train_cpu_s=round(cpu, 1), valid_accuracy=round(float((pv.argmax(1) == yv).float().mean()), 4),
+        rec = dict(row=row, seed=seed, config=config, loss_weight=learn.run_info.loss_weight, train_s=round(s, 1), train_cpu_s=round(cpu, 1), valid_accuracy=round(float((pv.argmax(1) == yv).float().mean()), 4),
                    cam=cam, valid_pointing_cam=round(cams[cam], 4), **scores(learn, 'test', cam), **scores(learn, 'heldout', cam),
                    threads=torch.get_num_threads(), date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
                    device=torch.cuda.get_device_name() if torch.cuda.is_available() else f'cpu ({os.cpu_count()} cores)')

@@ -124,7 +124,7 @@ def test_learner_serves_anomaly_map(tmp_path):
     "train(path, normal=...) gives a Learner whose get_maps/explain serve 'anomaly_map', and CAMs are refused with the method named."
     import vatt.explain  # noqa: F401 (learn.get_maps, learn.explain)
     from vatt.learner import train
-    from vatt.data import make_surfaces
+    from vatt.drawn import make_surfaces
     good = make_surfaces(tmp_path/'good', n_per_class=10, size=(64, 96), seed=0, classes=('ok',), photos=('brick',))
     learn = train(good, normal='ok', anomaly='knn')
     res = learn.get_maps(methods=['anomaly_map'])

@@ -251,7 +251,8 @@ def test_bad_arguments():
 
 
 def test_learner_vit_attention_and_figure(tmp_path):
-    from vatt.data import make_inspection, image_dls
+    from vatt.data import image_dls
+    from vatt.drawn import make_inspection
     from vatt.learner import make_learner
     from vatt.explain import attention_figure
     from vatt.plots import save_fig

@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image
 import vatt.report
 from vatt.cli import main
-from vatt.data import make_inspection
+from vatt.drawn import make_inspection
 from vatt.cam import compute_map
 from vatt.core import VattError
 

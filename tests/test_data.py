@@ -2,7 +2,8 @@
 import warnings
 import numpy as np
 from PIL import Image
-from vatt.data import make_inspection, image_dls, load_mask, CLASSES, _part_surface
+from vatt.data import image_dls, load_mask
+from vatt.drawn import make_inspection, CLASSES, _part_surface
 
 
 def _clean_render(seed, h, w):
@@ -58,7 +59,7 @@ def test_bad_and_odd_images_are_reported_skipped_or_converted(tmp_path):
 def _surface_cover(root):
     "Per photo, the photo pixels the crops of the set at `root` read: each crop's quadrilateral, widened by the 2 px cubic interpolation reaches (3 with rounding)."
     import json, cv2
-    from vatt.data import surface_photo
+    from vatt.drawn import surface_photo
     cover = {}
     for note in json.loads((root/'dataset.json').read_text())['images'].values():
         m = cover.setdefault(note['photo'], np.zeros(surface_photo(note['photo']).shape, np.uint8))
@@ -68,7 +69,7 @@ def _surface_cover(root):
 
 def test_surface_splits_share_no_pixel(tmp_path):
     "No crop of one split of the real-surface set overlaps a crop of another; 'heldout' draws from photos no other split sees."
-    from vatt.data import make_surfaces, SURFACE_PHOTOS
+    from vatt.drawn import make_surfaces, SURFACE_PHOTOS
     splits = ('train', 'valid', 'tune', 'test', 'heldout')
     covers = {s: _surface_cover(make_surfaces(tmp_path/s, n_per_class=5, size=(64, 80), split=s)) for s in splits}
     for s in ('train', 'valid', 'tune', 'test'): assert set(covers[s]) <= set(SURFACE_PHOTOS), covers[s].keys()

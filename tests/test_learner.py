@@ -2,7 +2,8 @@
 import time, warnings, pytest
 import vatt.core
 from vatt.core import VattError, hub_reachable
-from vatt.data import make_inspection, image_dls
+from vatt.data import image_dls
+from vatt.drawn import make_inspection
 from vatt.learner import make_learner, PretrainedUnavailable, check_arch
 
 
@@ -24,7 +25,7 @@ def test_offline_fallback_is_fast_and_warns(tmp_path, monkeypatch):
     assert dt <= 5, dt
     ws = [x for x in w if x.category is PretrainedUnavailable]
     assert ws and 'weights=' in str(ws[0].message) and '/kaggle/input' in str(ws[0].message)
-    assert learn.vatt_info['pretrained'] is False and 'random init' in learn.vatt_info['weights']
+    assert learn.run_info.pretrained is False and 'random init' in learn.run_info.weights
     assert learn.model(dls.one_batch()[0]).shape == (4, 4)
 
 

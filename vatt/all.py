@@ -10,6 +10,7 @@ __all__ = []
 # %% ../nbs/16_all.ipynb #2e7c782e
 from .core import *
 from .plots import *
+from .drawn import *
 from .data import *
 from .cam import *
 from .defects import *
@@ -21,7 +22,7 @@ from .metrics import *
 from .evaluate import *
 from .report import *
 from .kaggle import *
-from . import core, plots, data, cam, defects, anomaly, learner, attention, explain, metrics, evaluate, report, kaggle
+from . import core, plots, drawn, data, cam, defects, anomaly, learner, attention, explain, metrics, evaluate, report, kaggle
 
 # %% ../nbs/16_all.ipynb #bbaccf61
-__all__ = [n for m in (core, plots, data, cam, defects, anomaly, learner, attention, explain, metrics, evaluate, report, kaggle) for n in m.__all__]
+__all__ = [n for m in (core, plots, drawn, data, cam, defects, anomaly, learner, attention, explain, metrics, evaluate, report, kaggle) for n in m.__all__]

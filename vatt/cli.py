@@ -12,9 +12,9 @@ from pathlib import Path
 # fastai's import-time use of torch.jit.script warns on every command; the user can do nothing about it
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from .core import VattError, output_dir, best_precision
-from .data import make_inspection, make_surfaces, image_items, masks_from_folder, masks_from_boxes, open_rgb
-from .learner import load_model, input_size, check_arch, DEFECT_RECIPE
-from .defects import defect_dls
+from .data import image_items, masks_from_folder, masks_from_boxes, open_rgb, labelled_dls, wxh
+from .drawn import make_inspection, make_surfaces
+from .learner import load_model, input_size, check_arch, Recipe, DEFECT_RECIPE, ANOMALY_RECIPE
 from fastai.data.transforms import FuncSplitter
 from .explain import plot_maps, save_overlays, SHOWN_METHODS
 from .plots import save_fig
@@ -22,27 +22,31 @@ from .evaluate import NOT_LEARNED_ADVICE, verdict
 from .report import train_report, explain_report, check_apart, Staged
 
 # %% auto #0
-__all__ = ['MIN_SIZE', 'DEMO', 'TRAIN', 'COMMANDS', 'DEMO_NORMAL', 'parser', 'check_args', 'demo', 'train_cmd', 'explain_cmd',
-           'explain_image', 'predict_cmd', 'anomaly_train_cmd', 'anomaly_demo', 'anomaly_predict_cmd', 'main']
+__all__ = ['MIN_SIZE', 'DEMO', 'TRAIN', 'DEMO_N', 'COMMANDS', 'DEMO_NORMAL', 'parser', 'check_args', 'demo', 'train_cmd',
+           'explain_cmd', 'explain_image', 'predict_cmd', 'anomaly_train_cmd', 'anomaly_demo', 'anomaly_predict_cmd',
+           'main']
 
 # %% ../nbs/11_cli.ipynb #850466b2
-def _common(p, arch, epochs, lr, bs, size, pool='avg'):
+class _WH(argparse.Action):
+    "`--size W H` (and `--crop W H`) stored as (height, width), the library's one order: the only place the command line turns sizes."
+    def __call__(self, parser, ns, values, option_string=None): setattr(ns, self.dest, (values[1], values[0]))
+
+def _common(p):
+    "The options `demo` and `train` share; a setting left out is the recipe's."
     p.add_argument('--out', default=None, help='report folder (default: ./vatt_out/<command>; /kaggle/working on Kaggle); '
                    'a previous vatt report there is replaced when the new one is complete')
-    p.add_argument('--arch', default=arch, help='any timm model name')
-    p.add_argument('--size', type=int, nargs=2, default=size, metavar=('W', 'H'), help='image width and height in pixels')
-    p.add_argument('--epochs', type=int, default=epochs)
-    p.add_argument('--lr', type=float, default=lr, help='learning rate (0: use the lr finder)')
-    p.add_argument('--bs', type=int, default=bs, help='batch size')
+    p.add_argument('--arch', default=None, help='any timm model name')
+    p.add_argument('--size', type=int, nargs=2, default=None, action=_WH, metavar=('W', 'H'), help='image width and height in pixels')
+    p.add_argument('--epochs', type=int, default=None)
+    p.add_argument('--lr', type=float, default=None, help='learning rate (0: use the lr finder)')
+    p.add_argument('--bs', type=int, default=None, help='batch size')
     p.add_argument('--class-weighted', action='store_true', help='weight the loss by inverse class frequency')
-    p.add_argument('--pool', choices=('avg', 'max'), default=pool, help="global pooling of the head; 'max' for small defects in large images")
+    p.add_argument('--pool', choices=('avg', 'max'), default=None, help="global pooling of the head; 'max' for small defects in large images")
 
-def parser() -> argparse.ArgumentParser:
-    "The `vatt` argument parser."
-    ap = argparse.ArgumentParser(prog='vatt', description='See where your image classifier looks.')
-    sub = ap.add_subparsers(dest='cmd', required=True)
+# %% ../nbs/11_cli.ipynb #b3277e9d
+def _demo_args(sub):
     d = sub.add_parser('demo', help='generate the inspection data set, train, evaluate, write a report')
-    _common(d, None, None, None, None, None, None)
+    _common(d)
     d.add_argument('--data', choices=('inspection', 'surfaces'), default='inspection',
                    help="'inspection': drawn parts (resnet18, 128x96, 12 epochs, about 4 minutes on 2 CPU cores); 'surfaces': real "
                         "photographed surfaces with small defects, trained on their masks too (the small-defect recipe, about 10 minutes)")
@@ -51,15 +55,18 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument('--seed', type=int, default=0)
     d.add_argument('--normal', action='store_true', help='train on good surfaces only (an anomaly detector) and report on defects with their masks')
     d.add_argument('--anomaly', choices=('learned', 'knn'), default=None, help="with --normal: 'learned' (default) or 'knn'")
+
+# %% ../nbs/11_cli.ipynb #efdd1208
+def _train_args(sub):
     t = sub.add_parser('train', help='train on an image folder <PATH>/<class>/<image> and write a report')
     t.add_argument('path', type=Path)
-    _common(t, None, None, None, None, None, None)
+    _common(t)
     t.add_argument('--masks', default=None, help="learn the defect map too: a folder of mask images named like the images, a CSV "
                    "of boxes (file,x0,y0,x1,y1), or 'dataset' (PATH/masks/<class>/<name>); every other setting then defaults to "
                    "the small-defect recipe")
     t.add_argument('--mask-suffix', default='', help="what mask names add to image names (MVTec AD: '_mask'), as for explain")
-    t.add_argument('--crop', type=int, nargs=2, default=None, metavar=('W', 'H'), help="with --masks: train on crops of this width and "
-                   "height that hold the defect (default: the recipe's 96x96, made to fit --size); 0 0: whole images")
+    t.add_argument('--crop', type=int, nargs=2, default=None, action=_WH, metavar=('W', 'H'), help="with --masks: train on crops of this "
+                   "width and height that hold the defect (default: the recipe's 96x96, made to fit --size); 0 0: whole images")
     t.add_argument('--classes', nargs='+', default=None, help='use only these classes')
     t.add_argument('--no-pretrained', action='store_true', help='start from random weights')
     t.add_argument('--weights', type=Path, default=None, help='a local pretrained weights file (.safetensors/.pth)')
@@ -67,6 +74,9 @@ def parser() -> argparse.ArgumentParser:
                    'the class folder CLASS (default: the one named ok/good/pass), or every image of PATH; an MVTec AD category is read as it is')
     t.add_argument('--anomaly', choices=('learned', 'knn'), default=None, help="the anomaly detector: 'learned' (default: a decoder trained "
                    "on synthetic anomalies) or 'knn' (a PatchCore-style memory bank)")
+
+# %% ../nbs/11_cli.ipynb #52f53baa
+def _explain_args(sub):
     e = sub.add_parser('explain', help='score where a trained model looks on an image folder and write a report, '
                                        'or explain one image (top classes and their maps)')
     e.add_argument('model', type=Path, help='the model.pkl that vatt train / vatt demo wrote (fastai learn.export)')
@@ -80,6 +90,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument('--k', type=int, default=3, help='one image: the top classes shown')
     e.add_argument('--method', default='gradcam', help=f"one image: the map method, e.g. {', '.join(SHOWN_METHODS)}, attention "
                    '(every one: vatt.cam.MAP_METHODS)')
+
+def _predict_args(sub):
     p = sub.add_parser('predict', help='predict every image under a folder and write a CSV (and an overlay per image)')
     p.add_argument('model', type=Path, help='the model.pkl that vatt train / vatt demo wrote')
     p.add_argument('path', type=Path, help='a folder of images (searched recursively, no class folders needed)')
@@ -89,19 +101,26 @@ def parser() -> argparse.ArgumentParser:
                    help="'--tta flips': average four fixed flips of each image (deterministic); '--tta': fastai's random test-time augmentation")
     p.add_argument('--cam', type=Path, default=None, help='save one Grad-CAM overlay of the predicted class per image here')
     p.add_argument('--bs', type=int, default=64, help='batch size')
+
+# %% ../nbs/11_cli.ipynb #f36f91d0
+def parser() -> argparse.ArgumentParser:
+    "The `vatt` argument parser."
+    ap = argparse.ArgumentParser(prog='vatt', description='See where your image classifier looks.')
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    for add in (_demo_args, _train_args, _explain_args, _predict_args): add(sub)
     return ap
 
+# %% ../nbs/11_cli.ipynb #498a752c
 MIN_SIZE = 16  # px a side: below it a network's strided stages have nothing left (and fastai divides by zero)
 
 def check_args(args) -> None:
-    "A `VattError` for any number the command cannot work with."
+    "A `VattError` for any number the command cannot work with (sizes said as they were typed: W H)."
     bad, get = [], lambda k, d=1: d if getattr(args, k, None) is None else getattr(args, k)
-    if getattr(args, 'size', None) is not None and min(args.size) < MIN_SIZE:
-        bad.append(f'--size {args.size[0]} {args.size[1]}: give a width and height of at least {MIN_SIZE} px')
-    crop = getattr(args, 'crop', None)
-    if crop is not None and crop != [0, 0] and min(crop) < 1: bad.append(f'--crop {crop[0]} {crop[1]}: give a width and height of at least 1 px, or 0 0 for whole images')
-    if crop is not None and crop != [0, 0] and getattr(args, 'size', None) is not None and (crop[0] > args.size[0] or crop[1] > args.size[1]):
-        bad.append(f'--crop {crop[0]} {crop[1]} does not fit --size {args.size[0]} {args.size[1]}: give a crop within the size')
+    size, crop = getattr(args, 'size', None), getattr(args, 'crop', None)
+    if size is not None and min(size) < MIN_SIZE: bad.append(f'--size {size[1]} {size[0]}: give a width and height of at least {MIN_SIZE} px')
+    if crop is not None and crop != (0, 0) and min(crop) < 1: bad.append(f'--crop {crop[1]} {crop[0]}: give a width and height of at least 1 px, or 0 0 for whole images')
+    if crop is not None and crop != (0, 0) and size is not None and (crop[0] > size[0] or crop[1] > size[1]):
+        bad.append(f'--crop {crop[1]} {crop[0]} does not fit --size {size[1]} {size[0]}: give a crop within the size')
     if get('bs') < 1: bad.append(f'--bs {args.bs}: the batch size must be at least 1')
     if get('epochs') < 1: bad.append(f'--epochs {args.epochs}: train for at least 1 epoch')
     if not 0 <= get('lr', 0) < math.inf: bad.append(f'--lr {args.lr}: the learning rate must be positive and finite (0: the lr finder)')
@@ -115,54 +134,58 @@ def check_args(args) -> None:
     if bad: raise VattError('; '.join(bad))
 
 # %% ../nbs/11_cli.ipynb #1afbd331
-DEMO = dict(inspection=dict(arch='resnet18', size=[128, 96], epochs=12, lr=2e-3, bs=32, pool='avg', n=200),
-            surfaces=dict(**{k: v for k, v in DEFECT_RECIPE.items() if k != 'crop'}, n=150))
-DEMO['surfaces']['size'] = DEFECT_RECIPE['size'][::-1]  # --size is W H
-TRAIN = dict(arch='resnet18', size=[224, 224], epochs=5, lr=0, bs=32, pool='avg')
+DEMO = dict(inspection=Recipe('resnet18', (96, 128), bs=32, lr=2e-3, epochs=12),  # sizes (height, width), as everywhere
+            surfaces=DEFECT_RECIPE)
+TRAIN = Recipe('resnet18', (224, 224), bs=32, lr=None, epochs=5)  # `vatt train` without --masks; with them `DEFECT_RECIPE`
+DEMO_N = dict(inspection=200, surfaces=150, normal=150)  # images per class the demos draw
+_ARGS = ('arch', 'size', 'epochs', 'lr', 'bs', 'pool')  # what the command line takes from a recipe
 
-def _defaults(args, d:dict):
-    "Fill the settings the user left out with `d`'s."
-    for k, v in d.items():
-        if getattr(args, k, None) is None: setattr(args, k, v)
+def _defaults(args, r:Recipe, n:int|None=None):
+    "Fill the settings the user left out with the recipe `r`'s (and `--n` with `n`)."
+    for k in _ARGS:
+        if getattr(args, k, None) is None: setattr(args, k, getattr(r, k))
+    if n is not None and getattr(args, 'n', None) is None: args.n = n
 
 def _kw(args):
-    size = (args.size[1], args.size[0]) if args.size is not None else None
-    return dict(arch=args.arch, size=size, epochs=args.epochs, lr=args.lr or None, bs=args.bs,
+    "`train`'s settings from the command line's."
+    return dict(arch=args.arch, size=args.size, epochs=args.epochs, lr=args.lr or None, bs=args.bs,
                 class_weighted=args.class_weighted, pool=args.pool)
 
+# %% ../nbs/11_cli.ipynb #bd69d7cd
 def _surfaces(folder:Path, args, size):
     "The demo's real-surface set: training images from the training quarter of every photo, validation images from the validation quarter."
     n_valid = max(1, round(args.n * 0.2))
     tr = make_surfaces(folder/'train', n_per_class=max(1, args.n - n_valid), size=size, seed=args.seed, split='train')
     va = make_surfaces(folder/'valid', n_per_class=n_valid, size=size, seed=args.seed, split='valid')
     items = list(image_items(tr)[0]) + list(image_items(va)[0])
-    return defect_dls(items, 'dataset', size, args.bs, splitter=FuncSplitter(lambda o: Path(o).is_relative_to(va)), path=folder)
+    return labelled_dls(items, size=size, bs=args.bs, masks='dataset', splitter=FuncSplitter(lambda o: Path(o).is_relative_to(va)), path=folder)
 
 def demo(args, out:Path) -> dict:
     "`vatt demo`: a data set drawn into the report folder, a model trained on it from scratch, its report."
-    _defaults(args, DEMO[args.data])
+    _defaults(args, DEMO[args.data], DEMO_N[args.data])
     check_arch(args.arch)  # before anything is said or drawn
-    size, surfaces = (args.size[1], args.size[0]), args.data == 'surfaces'
-    print(f'generating the {args.data} data set ({args.n} images per class, {args.size[0]}x{args.size[1]})')
-    if surfaces: draw = lambda folder: _surfaces(folder/'data', args, size)  # validated on crops no training image overlaps
-    else: draw = lambda folder: make_inspection(folder/'data', n_per_class=args.n, size=size, pass_share=args.pass_share, seed=args.seed)
+    surfaces = args.data == 'surfaces'
+    print(f'generating the {args.data} data set ({args.n} images per class, {wxh(args.size)})')
+    if surfaces: draw = lambda folder: _surfaces(folder/'data', args, args.size)  # validated on crops no training image overlaps
+    else: draw = lambda folder: make_inspection(folder/'data', n_per_class=args.n, size=args.size, pass_share=args.pass_share, seed=args.seed)
     print(f'training {args.arch} for {args.epochs} epochs on {best_precision()}' + (', on the defect masks too' if surfaces else ''))
     title = 'vatt demo: ' + ('real surfaces, small defects, mask supervision' if surfaces else 'embedded inspection set')
     return train_report(draw, out, title=title, pretrained=False, seed=args.seed, **(dict(masks='dataset') if surfaces else {}), **_kw(args))
 
+# %% ../nbs/11_cli.ipynb #de13f002
 def train_cmd(args, out:Path) -> dict:
     "`vatt train PATH`: train on a folder (with `--masks`, on its defect masks too, by the small-defect recipe), report."
-    if args.masks is None: _defaults(args, TRAIN)
+    _defaults(args, TRAIN if args.masks is None else DEFECT_RECIPE)
     kw = dict(classes=args.classes) if args.classes else {}
     if args.masks is not None: kw.update(masks=args.masks, mask_suffix=args.mask_suffix)
     elif args.crop is not None or args.mask_suffix: raise VattError('--crop and --mask-suffix go with --masks: give the defect masks too, or leave them out')
-    if args.crop is not None: kw['crop'] = () if args.crop == [0, 0] else (args.crop[1], args.crop[0])
-    check_arch(args.arch or DEFECT_RECIPE['arch'])  # before anything is said or read
-    print(f"training {args.arch or DEFECT_RECIPE['arch']} for {args.epochs or DEFECT_RECIPE['epochs']} epochs on {best_precision()}"
-          + (', on the defect masks too' if args.masks is not None else ''))
+    if args.crop is not None: kw['crop'] = () if args.crop == (0, 0) else args.crop
+    check_arch(args.arch)  # before anything is said or read
+    print(f'training {args.arch} for {args.epochs} epochs on {best_precision()}' + (', on the defect masks too' if args.masks is not None else ''))
     return train_report(args.path, out, title=f'vatt train: {args.path}', pretrained=not args.no_pretrained,
                         weights=args.weights, **kw, **_kw(args))
 
+# %% ../nbs/11_cli.ipynb #91db4994
 def _spread(items, n):
     "At most `n` of `items`, spread evenly over the list (so over the classes)."
     return items if len(items) <= n else items[[i * len(items) // n for i in range(n)]]
@@ -178,6 +201,7 @@ def explain_cmd(args, out:Path) -> dict:
              masks_from_boxes(items, args.boxes, hw) if args.boxes is not None else None)
     return explain_report(learn, items, out, masks, title=f'vatt explain: {Path(args.model).name} on {args.path}', bs=args.bs, skipped=bad)
 
+# %% ../nbs/11_cli.ipynb #c98dbe72
 def explain_image(learn, args, out:Path) -> dict:
     "One image: its top-k classes printed, their maps written as one PNG."
     try: open_rgb(args.path)
@@ -199,6 +223,7 @@ def _model_verdict(model:Path) -> str:
     if 'confusion' in m.get('metrics', {}): return f"{verdict(m['metrics'])} (the model's report, {f})"
     return 'cannot tell: one image says nothing about whether the model learned; run vatt explain MODEL FOLDER on labelled images'
 
+# %% ../nbs/11_cli.ipynb #6632745f
 def _labelled_verdict(df, vocab) -> str|None:
     "The verdict on the images of a predicted folder that sit in sub-folders named as the classes (None when none do)."
     top = df.file.map(lambda f: Path(f).parts[0] if len(Path(f).parts) > 1 else None)
@@ -209,6 +234,7 @@ def _labelled_verdict(df, vocab) -> str|None:
     np.add.at(cm, (top[lab].map(vocab.index).values, df.pred[lab].map(vocab.index).values), 1)
     return str(verdict(dict(confusion=cm.tolist(), per_class={c: {} for c in vocab}))) + f' (the {int(lab.sum())} images in class folders)'
 
+# %% ../nbs/11_cli.ipynb #9572fdb0
 def predict_cmd(args, out:Path, learn=None) -> dict:
     "`vatt predict MODEL PATH`: a CSV of predictions, and with `--cam` an overlay of the predicted class per image."
     if Path(args.path).is_file(): raise VattError(f'{args.path} is a file: vatt predict takes a folder of images; for one image, vatt explain MODEL {args.path}')
@@ -233,7 +259,7 @@ from .anomaly import is_mvtec, is_anomaly_model, score_large, anomaly_unit, to_b
 from .report import anomaly_report
 from .data import read_mask
 
-DEMO_NORMAL = dict(arch='resnet18', size=[192, 144], n=150, anomaly='learned', steps=300, crop=(96, 96))  # --size is W H
+DEMO_NORMAL = ANOMALY_RECIPE.but(size=(144, 192), crop=(96, 96))  # the demo's good surfaces (height, width), trained on 96x96 crops
 
 def _wants_anomaly(args) -> bool:
     "Whether `vatt train` trains on good images only: --normal, --anomaly, or an MVTec AD category without --masks."
@@ -241,18 +267,20 @@ def _wants_anomaly(args) -> bool:
            (args.cmd == 'train' and args.masks is None and is_mvtec(args.path))
 
 def _anomaly_summary(res):
+    "What a finished anomaly command prints."
     a = res.get('anomaly')
     if a: print(f"image AUROC {a['all']['image_auroc']:.4f}, pixel AUROC {a['all'].get('pixel_auroc', float('nan')):.4f}, "
                 f"AUPRO {a['all'].get('aupro', float('nan')):.4f}, recall {a['all']['recall']:.3f} at a false-reject rate of "
                 f"{a['all']['false_reject_rate']:.3f} (threshold {a['all']['threshold']:.4g})")
     print(f"trained in {res['run']['fit_seconds']} s on {res['run']['n_train']} good images; report: {res['report']}")
 
+# %% ../nbs/11_cli.ipynb #fe0f44c2
 def anomaly_train_cmd(args, out:Path) -> dict:
     "`vatt train PATH --normal [CLASS] --anomaly learned|knn`: an anomaly detector from good images only, and its report."
-    size = (args.size[1], args.size[0]) if args.size is not None else None
-    print(f"training a {args.anomaly or 'learned'} anomaly detector on the good images of {args.path}" + (' (MVTec AD layout)' if is_mvtec(args.path) else ''))
+    anomaly = args.anomaly or ANOMALY_RECIPE.anomaly
+    print(f"training a {anomaly} anomaly detector on the good images of {args.path}" + (' (MVTec AD layout)' if is_mvtec(args.path) else ''))
     res = anomaly_report(args.path, out, title=f'vatt train: {args.path} (good images only)', normal=True if args.normal in (None, True) else args.normal,
-                         anomaly=args.anomaly or 'learned', arch=args.arch or 'resnet18', size=size, masks=args.masks, weights=args.weights)
+                         anomaly=anomaly, arch=args.arch or ANOMALY_RECIPE.arch, size=args.size, masks=args.masks, weights=args.weights)
     _anomaly_summary(res)
     return res
 
@@ -260,18 +288,18 @@ def anomaly_demo(args, out:Path) -> dict:
     "`vatt demo --data surfaces --normal`: trains on good real surfaces only, reports on surfaces with defects and their masks."
     if args.data != 'surfaces': raise VattError("--normal trains on good images only and reports on defects with masks: use it with --data surfaces")
     d = DEMO_NORMAL
-    n, (W, H), seed = args.n or d['n'], args.size or d['size'], args.seed
+    n, size, seed, anomaly = args.n or DEMO_N['normal'], args.size or d.size, args.seed, args.anomaly or d.anomaly
     def test(folder):
-        ts = make_surfaces(folder/'test', n_per_class=max(2, n // 5), size=(H, W), seed=seed + 1, split='test')
+        ts = make_surfaces(folder/'test', n_per_class=max(2, n // 5), size=size, seed=seed + 1, split='test')
         return [(p, 'good' if c == 'ok' else c, read_mask(ts/'masks'/c/p.name)) for c in ('ok', 'scratch', 'crack', 'stain') for p in sorted((ts/c).glob('*.png'))]
-    anomaly = args.anomaly or d['anomaly']
-    print(f'generating {n} good real-surface images ({W}x{H}) to train on, and a test set with defects from the other half of the photographs')
-    res = anomaly_report(lambda folder: make_surfaces(folder/'data', n_per_class=n, size=(H, W), seed=seed, classes=('ok',)), out, test=test,
-                         title='vatt demo: real surfaces, trained on good images only', normal='ok', anomaly=anomaly, arch=args.arch or d['arch'],
-                         seed=seed, **(dict(size=d['crop'], steps=d['steps']) if anomaly == 'learned' else {}))
+    print(f'generating {n} good real-surface images ({wxh(size)}) to train on, and a test set with defects from the other half of the photographs')
+    res = anomaly_report(lambda folder: make_surfaces(folder/'data', n_per_class=n, size=size, seed=seed, classes=('ok',)), out, test=test,
+                         title='vatt demo: real surfaces, trained on good images only', normal='ok', anomaly=anomaly, arch=args.arch or d.arch,
+                         seed=seed, **(dict(size=d.crop, steps=d.steps) if anomaly == 'learned' else {}))
     _anomaly_summary(res)
     return res
 
+# %% ../nbs/11_cli.ipynb #2e4ad31f
 def anomaly_predict_cmd(args, out:Path, learn) -> dict:
     "`vatt predict MODEL PATH` for an anomaly model: `score` and `anomalous` per image (and, with --cam, one map overlay each)."
     import matplotlib.pyplot as plt
@@ -295,6 +323,7 @@ def anomaly_predict_cmd(args, out:Path, learn) -> dict:
     print(f"{len(df)} images: {int(df.anomalous.sum())} anomalous (score above {float(learn.model.threshold):.4g}); csv: {csv}")
     return dict(csv=str(csv), n=len(df), anomalous=int(df.anomalous.sum()))
 
+# %% ../nbs/11_cli.ipynb #d7f025ca
 _PLAIN = dict(COMMANDS)
 def _train(args, out): return anomaly_train_cmd(args, out) if _wants_anomaly(args) else _PLAIN['train'](args, out)
 def _demo(args, out): return anomaly_demo(args, out) if args.normal else _PLAIN['demo'](args, out)
@@ -302,7 +331,6 @@ def _predict(args, out):
     learn = load_model(args.model)
     return anomaly_predict_cmd(args, out, learn) if is_anomaly_model(learn.model) else _PLAIN['predict'](args, out, learn)
 COMMANDS.update(train=_train, demo=_demo, predict=_predict)
-
 
 # %% ../nbs/11_cli.ipynb #5f61251b
 def _print_warning(message, category, filename, lineno, file=None, line=None):
@@ -325,6 +353,7 @@ def _summary(cmd, res):
 
 def _interrupt(signum, frame): raise KeyboardInterrupt  # `kill` (SIGTERM) ends a run as Ctrl-C does: nothing half-written
 
+# %% ../nbs/11_cli.ipynb #b2c17142
 def _paths(args, out) -> tuple[dict, dict]:
     "What the command writes ({option: path}) and what it reads ({what: path}), for `check_apart`."
     outs = {'--out': out if args.cmd != 'predict' or getattr(args, 'csv', None) is None else None,

@@ -7,122 +7,34 @@ defect map as one more method of the maps engine."""
 
 # %% ../nbs/04_defects.ipynb #78ca8c02
 from __future__ import annotations
-from pathlib import Path
 import numpy as np, torch, timm, torch.nn.functional as F
 from torch import nn
-from fastai.vision.all import (Callback, DataBlock, ImageBlock, CategoryBlock, TransformBlock, PILMask, TensorMask, TensorImage,
-                               RandTransform, Resize, ResizeMethod, Normalize, imagenet_stats, Brightness, Contrast, parent_label,
-                               L, DataLoaders, accuracy)
+from fastai.vision.all import Callback, parent_label, DataLoaders, accuracy
 from .core import VattError, logits_of
-from .data import VattImage, mask_path, read_mask, box_masks, stratified_splitter, match_masks, image_size, _check_classes
+from .data import (IGNORE, OK_NAMES, ok_class, MaskTarget, FlipHV, surface_augs, labelled_dls, surface_tfms, wxh)  # noqa: F401 (re-exported: their home was here)
 from .cam import map_method, serves, HeadProbe, LEARNED_HEAD, DECODER
 
 # %% auto #0
-__all__ = ['IGNORE', 'OK_NAMES', 'ok_class', 'MaskTarget', 'FlipHV', 'surface_augs', 'defect_dls', 'decoder_indices', 'FPNLite',
-           'defect_prob', 'DefectNet', 'pixel_loss', 'DefectLoss', 'cls_accuracy', 'map_dice', 'MaskCrop',
-           'LearnedProbe', 'has_decoder']
-
-# %% ../nbs/04_defects.ipynb #3ecafed7
-IGNORE = 255  # mask value of the pixels whose truth is unknown: no pixel loss there
-OK_NAMES = ('ok', 'pass', 'good', 'normal', 'passed')
-
-def ok_class(vocab) -> str|None:
-    "The class of defect-free images in `vocab` (ok, pass, good, normal), or None."
-    return next((c for c in vocab if str(c).lower() in OK_NAMES), None)
-
-class MaskTarget:
-    "Item -> PILMask of 0 (surface), 1 (defect), IGNORE (unknown): from `masks`, empty for the ok class, unknown otherwise."
-    def __init__(self, masks='dataset', # 'dataset' (`root/masks/<class>/<name>`), a folder of masks named like the images, a boxes CSV, or {item: bool (H, W)}
-                 ok:str|None='ok', # images of this class (parent folder) have empty masks without a file
-                 keep=None, # None, or the set of items whose masks may be used (the others count as unknown)
-                 items=None, # the images, needed for a boxes CSV or a mask folder
-                 suffix:str='', # a mask folder: mask stem = image stem + suffix (`vatt.data.match_masks`, as `explain` matches them)
-                ):
-        self.ok, self.keep, self.files, self.masks = ok, keep, None, None
-        if isinstance(masks, (str, Path)) and str(masks).lower().endswith('.csv'): self.masks = box_masks(list(items), masks)
-        elif isinstance(masks, (str, Path)) and masks != 'dataset':
-            items = list(map(Path, items))
-            self.files = {it: m for it, m in zip(items, match_masks(items, masks, suffix)) if m is not None}
-        elif isinstance(masks, dict): self.masks = masks
-
-    def known(self, item) -> np.ndarray|None:
-        "The bool mask of `item` when known, else None."
-        item = Path(item)
-        if self.keep is not None and item not in self.keep: m = None
-        elif self.masks is not None: m = self.masks.get(item, self.masks.get(str(item)))
-        elif self.files is not None: m = read_mask(self.files[item]) if item in self.files else None
-        else: m = read_mask(mask_path(item)) if mask_path(item).exists() else None
-        if m is None and self.ok is not None and item.parent.name == self.ok:
-            w, h = image_size(item)
-            m = np.zeros((h, w), bool)
-        return None if m is None else np.asarray(m, bool)
-
-    def __call__(self, item) -> PILMask:
-        m = self.known(item)
-        if m is None:
-            w, h = image_size(item)
-            return PILMask.create(np.full((h, w), IGNORE, np.uint8))
-        return PILMask.create(m.astype(np.uint8))
-
-# %% ../nbs/04_defects.ipynb #caa165ef
-class FlipHV(RandTransform):
-    "Flip each image of a batch left-right and up-down at random, its mask with it; images of the classes a flip would change stay as they are."
-    order, split_idx = 3, 0
-    def __init__(self, p:float=0.5, vert:bool=True,
-                 fixed_h:tuple=(), fixed_v:tuple=()): # class indices a left-right / up-down flip would change: never flipped so
-        super().__init__(p=1.); self.p_, self.vert, self.fixed_h, self.fixed_v = p, vert, tuple(fixed_h), tuple(fixed_v)
-    def before_call(self, b, split_idx):
-        super().before_call(b, split_idx)
-        x = b[0] if isinstance(b, tuple) else b
-        n = x.shape[0]
-        self.fh = torch.rand(n, device=x.device) < self.p_
-        self.fv = (torch.rand(n, device=x.device) < self.p_) if self.vert else torch.zeros(n, dtype=torch.bool, device=x.device)
-        y = b[1].as_subclass(torch.Tensor) if isinstance(b, tuple) and len(b) > 1 and b[1].ndim == 1 else None
-        for f, fixed in ((self.fh, self.fixed_h), (self.fv, self.fixed_v)):
-            if fixed and y is not None: f &= ~torch.isin(y.to(x.device), torch.tensor(fixed, device=x.device))
-    def _flip(self, x):
-        fh, fv = self.fh.view(-1, *[1] * (x.ndim - 1)), self.fv.view(-1, *[1] * (x.ndim - 1))
-        x2 = torch.where(fh, x.flip(-1), x)
-        return torch.where(fv, x2.flip(-2), x2)
-    def encodes(self, x:TensorImage): return self._flip(x)
-    def encodes(self, x:TensorMask): return self._flip(x)  # noqa: F811 (fastcore dispatches on the type)
-
-def surface_augs(flip_vert:bool=True, # also flip up-down (valid when no class is defined by orientation)
-                 max_lighting:float=0.2,
-                 fixed_h:tuple=(), fixed_v:tuple=()) -> list: # class indices a left-right / up-down flip would change
-    "Batch augmentations that keep every defect whole and its class valid: flips and lighting, no crops, zooms or warps."
-    return [FlipHV(vert=flip_vert, fixed_h=fixed_h, fixed_v=fixed_v), Brightness(max_lighting=max_lighting, p=0.75), Contrast(max_lighting=max_lighting, p=0.75)]
+__all__ = ['defect_dls', 'decoder_indices', 'FPNLite', 'defect_prob', 'DefectNet', 'pixel_loss', 'DefectLoss', 'cls_accuracy',
+           'map_dice', 'MaskCrop', 'LearnedProbe', 'has_decoder']
 
 # %% ../nbs/04_defects.ipynb #836438a2
 def defect_dls(items, # image files `root/<class>/<name>`
                masks=None, # None (labels only), 'dataset', a mask folder, a boxes CSV, or {item: bool mask}
                size:tuple=(144, 192), # (height, width) every image (and mask) is squished to
                bs:int=16, valid_pct:float=0.2, seed:int=42,
-               batch_tfms:list|None=None, # default: `surface_augs()` and ImageNet normalisation
+               batch_tfms:list|None=None, # default: `surface_tfms` (with or without masks)
                mask_share:float=1.0, # share of the images whose masks are used (the rest count as unknown)
                label_func=parent_label,
-               splitter=None, # a fastai splitter (items -> train and valid indices), e.g. validation images drawn apart; None: stratified by `valid_pct`
+               splitter=None, # a fastai splitter (items -> train and valid indices); None: stratified by `valid_pct`
                path='.', num_workers:int=0, device=None,
                changes:dict|None=None, # {augmentation: classes it would change} (`vatt.data.changes_class`): no flip changes a class
                suffix:str='', # a mask folder: what mask names add to image names
               ) -> DataLoaders:
-    "DataLoaders of (image, label) or, with `masks`, (image, label, mask with IGNORE where unknown), split by `splitter` (stratified by default)."
-    items = L(map(Path, items))
-    _check_classes(list(map(label_func, items)))  # before anything is read or trained: one class, or nothing to validate on
-    vocab = sorted(set(map(label_func, items)))
-    idx = lambda aug: tuple(vocab.index(c) for c in (changes or {}).get(aug, ()) if c in vocab)
-    tfms = batch_tfms if batch_tfms is not None else [*surface_augs(fixed_h=idx('flip_h'), fixed_v=idx('flip_v')), Normalize.from_stats(*imagenet_stats)]
-    blocks, get_y = [ImageBlock(VattImage), CategoryBlock(vocab=vocab)], [label_func]
-    if masks is not None:
-        keep = None
-        if mask_share < 1:
-            rng = np.random.default_rng(seed)
-            keep = {it for it in items if rng.random() < mask_share}
-        blocks.append(TransformBlock(type_tfms=PILMask.create, batch_tfms=[]))
-        get_y.append(MaskTarget(masks, ok_class(vocab), keep, items, suffix))
-    dblock = DataBlock(blocks=blocks, get_y=get_y, n_inp=1, splitter=splitter or stratified_splitter(valid_pct, seed, label_func),
-                       item_tfms=[Resize(tuple(size), method=ResizeMethod.Squish)], batch_tfms=tfms)
-    return dblock.dataloaders(items, path=path, bs=bs, num_workers=num_workers, device=device)
+    "`labelled_dls` with the small-defect recipe's defaults: surface augmentations with or without masks, no loader processes."
+    tfms = batch_tfms if batch_tfms is not None else surface_tfms(sorted(set(map(label_func, items))), changes)
+    return labelled_dls(items, label_func, size, bs, valid_pct, seed, None, tfms, num_workers, device, path,
+                        masks=masks, suffix=suffix, mask_share=mask_share, splitter=splitter, changes=changes)
 
 # %% ../nbs/04_defects.ipynb #975751e1
 def decoder_indices(info:list, # timm `feature_info` (list of dicts with 'reduction')
@@ -281,7 +193,7 @@ class MaskCrop(Callback):
         x, (y, m) = self.xb[0], self.yb
         if self.ok_idx is None: self.ok_idx = self.dls.vocab.o2i[ok_class(self.dls.vocab)]
         (h, w), (H, W) = self.size, x.shape[-2:]
-        if h > H or w > W: raise VattError(f'crops of {h}x{w} do not fit {H}x{W} images: give a smaller crop (height, width)')
+        if h > H or w > W: raise VattError(f'crops of {wxh((h, w))} do not fit {wxh((H, W))} images: give a smaller crop (height, width)')
         xs, ms, yy = [], [], y.clone()
         fixed = {self.dls.vocab.o2i[c] for c in self.fixed if c in self.dls.vocab.o2i}
         for i in range(len(x)):

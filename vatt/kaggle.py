@@ -303,7 +303,7 @@ def announce_weights(notes:dict, # {model: where its weights come from}, as `pre
 
 def write_summary(out:str|Path, # the tutorial's work folder
                   tutorial:str, # its name
-                  weights:dict, # {model: where its weights came from} (`learn.vatt_info['weights']`)
+                  weights:dict, # {model: where its weights came from} (`learn.run_info.weights`)
                   results:dict, # the headline figures
                   **extra, # anything else worth keeping (data source, scale, precision, ...)
                  ) -> Path:

@@ -6,7 +6,8 @@ early stopping, freezing and parameter counts."""
 
 # %% ../nbs/05_learner.ipynb #75c364ee
 from __future__ import annotations
-import difflib, os, pickle, re, warnings
+import dataclasses, difflib, os, pickle, re, warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 import torch, timm
 from torch import nn
@@ -16,14 +17,14 @@ from fastai.vision.all import (Learner, Callback, set_seed, Recorder, vision_lea
                                EarlyStoppingCallback, SaveModelCallback, valley, no_random, load_learner, params)
 from fastai.distributed import DistributedDL
 from .core import VattError, hub_reachable, best_precision, timm_core, eval_mode
-from .data import image_dls, image_items, class_weights, changes_class
-from .defects import DefectNet, DefectLoss, MaskCrop, defect_dls, cls_accuracy, map_dice
+from .data import image_dls, class_weights, changes_class, wxh
+from .defects import DefectNet, DefectLoss, MaskCrop, cls_accuracy, map_dice
 
 # %% auto #0
-__all__ = ['POOLS', 'DEFECT_RECIPE', 'PLAIN', 'close_archs', 'check_arch', 'PretrainedUnavailable', 'kaggle_weights',
-           'pretrained_source', 'History', 'input_size', 'fixed_input_size', 'check_input_size', 'ChannelsFirst',
-           'channels_last_features', 'linear_head', 'make_learner', 'param_counts', 'stage_names', 'defect_learner',
-           'train', 'load_model', 'normal_items', 'train_normal']
+__all__ = ['POOLS', 'HEADS', 'PLAIN', 'DEFECT_RECIPE', 'ANOMALY_RECIPE', 'close_archs', 'check_arch', 'PretrainedUnavailable',
+           'kaggle_weights', 'pretrained_source', 'History', 'input_size', 'fixed_input_size', 'check_input_size',
+           'ChannelsFirst', 'channels_last_features', 'linear_head', 'RunInfo', 'make_learner', 'param_counts',
+           'stage_names', 'defect_learner', 'Recipe', 'train', 'load_model', 'normal_items', 'train_normal']
 
 # %% ../nbs/05_learner.ipynb #11a57428
 def close_archs(name:str, n:int=6) -> list[str]:
@@ -60,6 +61,7 @@ def _cached_weights(arch):
         if p.exists(): return str(p)
     return None
 
+# %% ../nbs/05_learner.ipynb #afe60815
 def _norm(name): return re.sub(r'[-_.]+', '-', str(name).lower())
 
 def kaggle_weights(arch:str, # timm name, with or without its pretrained tag
@@ -81,6 +83,7 @@ def kaggle_weights(arch:str, # timm name, with or without its pretrained tag
         if hit and names & {_norm(part) for part in Path(d).relative_to(root).parts}: return str(Path(d)/hit[0])
     return None
 
+# %% ../nbs/05_learner.ipynb #666063c9
 def pretrained_source(arch:str, # timm name
                       pretrained:bool=True, # want pretrained weights?
                       weights:str|Path|None=None, # a local weights file, which wins
@@ -124,6 +127,7 @@ def fixed_input_size(arch:str) -> tuple[int, int]|None:
     except Exception: cfg = None
     return tuple(cfg.input_size[1:]) if cfg is not None and cfg.fixed_input_size else None
 
+# %% ../nbs/05_learner.ipynb #ef4f5aab
 def _fitting_sizes(hw, stride):
     "Sizes near `hw` (height, width) in multiples of `stride`, as 'WxH'."
     near = lambda n: sorted({max(stride, n // stride * stride), max(stride, -(-n // stride) * stride)})
@@ -137,6 +141,7 @@ def _has_timm(model):
     try: timm_core(model); return True
     except VattError: return False
 
+# %% ../nbs/05_learner.ipynb #6d2fc8f6
 def _ignored_edges(model, hw, channels):
     "Input rows and columns at the bottom and right that patchify convolutions (kernel = stride, no padding) leave out."
     p, seen = next(model.parameters()), []
@@ -153,6 +158,7 @@ def _ignored_edges(model, hw, channels):
         rows += (h % sy) * hw[0] // h; cols += (w % sx) * hw[1] // w
     return rows, cols
 
+# %% ../nbs/05_learner.ipynb #c92bb4b3
 def check_input_size(model:nn.Module, hw:tuple, # (height, width)
                      arch:str='the model'):
     "A `VattError` naming sizes that fit if `model` cannot take `hw` images, or would ignore their last rows or columns."
@@ -163,11 +169,11 @@ def check_input_size(model:nn.Module, hw:tuple, # (height, width)
             rows, cols = _ignored_edges(model, hw, ch)
         except (RuntimeError, AssertionError, ValueError) as e:
             s = _stride(model)
-            raise VattError(f'{arch} cannot take {hw[1]}x{hw[0]} (WxH) images ({type(e).__name__}: {str(e)[:120]}); '
+            raise VattError(f'{arch} cannot take {wxh(hw)} images ({type(e).__name__}: {str(e)[:120]}); '
                             f'give a size in multiples of {s}, e.g. {_fitting_sizes(hw, s)}') from None
     if rows or cols:
         s = _stride(model)
-        raise VattError(f'{arch} would ignore the last {rows} row(s) and {cols} column(s) of {hw[1]}x{hw[0]} (WxH) images: its '
+        raise VattError(f'{arch} would ignore the last {rows} row(s) and {cols} column(s) of {wxh(hw)} images: its '
                         f'patch grid does not cover them, and a defect there would be invisible; give a size in multiples '
                         f'of {s}, e.g. {_fitting_sizes(hw, s)}')
 
@@ -192,6 +198,7 @@ def linear_head(body:nn.Module, n_out:int,
     first = [ChannelsFirst()] if channels_last_features(body) else []
     return nn.Sequential(*first, POOLS[pool](1), nn.Flatten(), lin)
 
+# %% ../nbs/05_learner.ipynb #9a91c64b
 def _close_keyword(name):
     "'; did you mean ...?' for a misspelt keyword of `train` or `make_learner`."
     import inspect
@@ -199,7 +206,15 @@ def _close_keyword(name):
     close = difflib.get_close_matches(name, known, n=3)
     return f'; did you mean {", ".join(close)}?' if close else ''
 
-@delegates(vision_learner, but=['dls', 'arch', 'loss_func', 'metrics', 'pretrained', 'cbs'])
+def _built(build, arch:str):
+    "`build()`, an unknown keyword said as a `VattError` that names close ones."
+    try: return build()
+    except TypeError as e:
+        bad = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+        if not bad: raise
+        raise VattError(f'unknown keyword {bad.group(1)!r}: neither vatt, fastai nor timm\'s {arch} takes it'
+                        + _close_keyword(bad.group(1))) from None
+
 def _model_source(dls, arch, pretrained, weights, pool, kwargs:dict):
     "What every learner checks and finds first: the architecture and pooling, the weights (and a note), the input size (`img_size` set in `kwargs` for fixed-size models)."
     check_arch(arch)
@@ -210,35 +225,119 @@ def _model_source(dls, arch, pretrained, weights, pool, kwargs:dict):
     if 'img_size' not in kwargs and fixed_input_size(arch) not in (None, hw): kwargs['img_size'] = hw
     return pre, timm_kw, note, hw
 
-def make_learner(dls:DataLoaders, arch:str='resnet18',
-                 pretrained:bool=True, # pretrained weights when they can be had
-                 weights:str|Path|None=None, # a local weights file
-                 head:str='linear', # 'linear' (pool + linear) or 'fastai' (fastai's default head)
-                 pool:str='avg', # the linear head's global pooling: 'avg', or 'max' for small defects in large images
-                 class_weighted:bool=False, # weight the loss by inverse class frequency
-                 loss_func=None, # default: fastai's choice for the labels (cross-entropy for classes)
-                 metrics:list|None=None, # default: accuracy and error rate
-                 **kwargs, # passed to `vision_learner` (and from there to `timm.create_model`)
-                ) -> Learner:
-    "A fastai `Learner` for the timm model `arch`, with the best weights available."
-    if head not in ('linear', 'fastai'): raise VattError(f"head {head!r} unknown: use 'linear' or 'fastai'")
-    if head == 'fastai' and pool != 'avg': raise VattError("pool is the linear head's: fastai's head pools avg and max together; use head='linear'")
-    pre, timm_kw, note, hw = _model_source(dls, arch, pretrained, weights, pool, kwargs)
-    loss = CrossEntropyLossFlat(weight=class_weights(dls).to(dls.device)) if class_weighted else loss_func
-    try: learn = vision_learner(dls, arch, pretrained=pre, metrics=metrics if metrics is not None else [accuracy, error_rate],
-                                loss_func=loss, cbs=History(), **timm_kw, **kwargs)
-    except TypeError as e:
-        bad = re.search(r"unexpected keyword argument '(\w+)'", str(e))
-        if not bad: raise
-        raise VattError(f'unknown keyword {bad.group(1)!r}: neither vatt, fastai nor timm\'s {arch} takes it'
-                        + _close_keyword(bad.group(1))) from None
+# %% ../nbs/05_learner.ipynb #cf907bb1
+@dataclass
+class RunInfo:
+    "What built and trained a Learner (`learn.run_info`): its report's Run table is `as_dict()`."
+    arch:str=''
+    pretrained:bool=False
+    weights:str='' # where the weights came from
+    head:str='linear'
+    pool:str|None='avg'
+    decoder:bool|None=None # a `DefectNet`: with its defect-map decoder
+    seg:str|None=None
+    loss_weight:float|None=None
+    pos_weight:float|None=None
+    class_weighted:bool|None=None
+    anomaly:str|None=None # an anomaly detector: its method, good-image class, threshold and counts
+    normal:str|None=None
+    threshold:float|None=None
+    false_reject_rate:float|None=None
+    n_train:int|None=None
+    n_held_out:int|None=None
+    fit_seconds:float|None=None
+    input_size:tuple=() # (height, width) the model sees
+    img_size:tuple|None=None # what a fixed-size model was built for
+    precision:str|None=None
+    channels_last:bool|None=None
+    lr:float|None=None
+    epochs:int|None=None
+    bs:int|None=None
+    masks:str|None=None
+    crop:list|None=None # (height, width) of the training crops
+    resize:list|None=None # an anomaly detector's images resized to this (height, width)
+    mvtec:bool|None=None
+    kind:str='plain' # 'plain' (fastai body and head), 'defect' (`DefectNet`) or 'anomaly'
+    skipped:list=field(default_factory=list) # unreadable images left out of the data
+
+    def as_dict(self) -> dict:
+        "The fields this kind of run records (None where it records None), `kind` and `skipped` apart."
+        keep = {'img_size'} | ({'pool', 'crop', 'resize'} if self.kind == 'anomaly' else {'crop'} if self.masks is not None else set())
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in ('kind', 'skipped') and (getattr(self, f.name) is not None or f.name in keep)}
+
+    @classmethod
+    def from_dict(cls, d:dict) -> RunInfo:
+        "The record of the dict an older vatt kept as `learn.vatt_info`."
+        kind = 'anomaly' if 'anomaly' in d else 'defect' if 'decoder' in d else 'plain'
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names}, kind=kind)
+
+# %% ../nbs/05_learner.ipynb #271c5990
+@patch(as_prop=True)
+def vatt_info(self:Learner) -> dict:
+    "The run record as the dict older vatt kept: `run_info.as_dict()` (or an old model's own dict)."
+    ri = self.__dict__.get('run_info')
+    return ri.as_dict() if ri is not None else self.__dict__.get('vatt_info', {})
+
+# %% ../nbs/05_learner.ipynb #08914f11
+def _vision_learner(dls, arch, pre, timm_kw, head, pool, loss, metrics, kwargs) -> Learner:
+    "fastai's `vision_learner` of `arch` (its body from timm), with vatt's linear head unless `head='fastai'`."
+    learn = _built(lambda: vision_learner(dls, arch, pretrained=pre, metrics=metrics if metrics is not None else [accuracy, error_rate],
+                                          loss_func=loss, cbs=History(), **timm_kw, **kwargs), arch)
     if head == 'linear': learn.model[1] = linear_head(learn.model[0], dls.c, pool).to(next(learn.model[0].parameters()).device)
     elif channels_last_features(learn.model[0]): learn.model[1] = nn.Sequential(ChannelsFirst(), *learn.model[1])
     learn.create_opt()
+    return learn
+
+def _defect_splitter(m): return [params(m.body), [p for n, p in m.named_parameters() if not n.startswith('body.')]]
+
+def _defect_learner(dls, arch, pre, timm_kw, head, pool, loss, metrics, decoder, seg, dec_ch, kwargs) -> Learner:
+    "A Learner of a `DefectNet`: the timm classifier and, with `decoder`, its defect map; one joint loss; body and heads split for `freeze`."
+    model = _built(lambda: DefectNet(arch, dls.c, pool, decoder, dec_ch, head=head, seg=seg, pretrained=pre, **timm_kw, **kwargs), arch)
+    return Learner(dls, model.to(dls.device or 'cpu'), loss_func=loss, metrics=metrics if metrics is not None else [cls_accuracy] + ([map_dice] if decoder else []),
+                   splitter=_defect_splitter, cbs=History())
+
+# %% ../nbs/05_learner.ipynb #078aa84a
+HEADS = ('linear', 'fastai', 'fused', 'encoder')
+
+def _head(dls, head, pool, decoder) -> tuple[str, bool]:
+    "The head and whether there is a decoder: 'fused' with one when `dls` carries masks, else 'linear' without; a `VattError` for what cannot be."
+    masks = len(getattr(dls.train_ds, 'tls', ())) == 3  # (image, label, mask)
+    head, decoder = head or ('fused' if masks else 'linear'), masks if decoder is None else decoder
+    if head not in HEADS: raise VattError(f"head {head!r} unknown: use 'linear' or 'fastai' (a DefectNet: 'fused' or 'encoder')")
+    if head == 'fastai' and pool != 'avg': raise VattError("pool is the linear head's: fastai's head pools avg and max together; use head='linear'")
+    if decoder and head in ('linear', 'fastai'): raise VattError(f"head {head!r} has no defect map: with masks use head='fused' or 'encoder'")
+    return head, decoder
+
+# %% ../nbs/05_learner.ipynb #30787d93
+def make_learner(dls:DataLoaders, arch:str='resnet18',
+                 pretrained:bool=True, # pretrained weights when they can be had
+                 weights:str|Path|None=None, # a local weights file
+                 head:str|None=None, # 'linear' (pool + linear), 'fastai'; a `DefectNet`: 'fused' or 'encoder'; None: 'fused' when `dls` carries masks, else 'linear'
+                 pool:str='avg', # the global pooling: 'avg', or 'max' for small defects in large images
+                 class_weighted:bool=False, # weight the loss by inverse class frequency
+                 loss_func=None, # default: cross-entropy (a `DefectNet`: `DefectLoss`)
+                 metrics:list|None=None, # default: accuracy and error rate (a `DefectNet`: class accuracy and map Dice)
+                 decoder:bool|None=None, # a `DefectNet`'s defect-map decoder; None: when `dls` carries masks
+                 seg:str='classes', dec_ch:int=64, # a `DefectNet`'s map: 'classes' (background + a map per class) or 'binary'; decoder width
+                 weight:float=1., pos_weight:float=10., dice:float=1., # `DefectLoss`: the pixel loss's weight, defect-pixel weight, soft Dice
+                 **kwargs, # passed to `vision_learner` (and from there to `timm.create_model`)
+                ) -> Learner:
+    "A Learner for the timm model `arch` with the best weights available: fastai's, or a `DefectNet` that learns the defect map too."
+    head, decoder = _head(dls, head, pool, decoder)
+    pre, timm_kw, note, hw = _model_source(dls, arch, pretrained, weights, pool, kwargs)
+    info = RunInfo(arch, pre, note, head, pool, class_weighted=class_weighted, input_size=hw, img_size=kwargs.get('img_size'), skipped=list(getattr(dls, 'skipped', [])))
+    if head in ('linear', 'fastai'):
+        loss = CrossEntropyLossFlat(weight=class_weights(dls).to(dls.device)) if class_weighted else loss_func
+        learn = _vision_learner(dls, arch, pre, timm_kw, head, pool, loss, metrics, kwargs)
+    else:
+        info = dataclasses.replace(info, kind='defect', head=head if decoder else 'encoder', decoder=decoder, seg=seg, loss_weight=weight, pos_weight=pos_weight)
+        loss = loss_func or DefectLoss(weight, pos_weight, dice, class_weight=class_weights(dls) if class_weighted else None)
+        learn = _defect_learner(dls, arch, pre, timm_kw, info.head, pool, loss, metrics, decoder, seg, dec_ch, kwargs)
     if pre: learn.freeze()
     check_input_size(learn.model, hw, arch)
-    learn.vatt_info = dict(arch=arch, pretrained=pre, weights=note, head=head, pool=pool, class_weighted=class_weighted,
-                           input_size=hw, img_size=kwargs.get('img_size'))
+    learn.run_info = info
     return learn
 
 # %% ../nbs/05_learner.ipynb #2833cf00
@@ -295,39 +394,42 @@ def set_precision(self:Learner, precision:str='auto', # 'auto', 'bf16', 'fp16' o
     elif channels_last: self.to_channelslast(use_amp=False)
     elif precision == 'bf16': self.to_bf16()
     elif precision == 'fp16': self.to_fp16()
-    self.vatt_info = {**getattr(self, 'vatt_info', {}), 'precision': precision, 'channels_last': channels_last}
+    ri = self.__dict__.get('run_info')
+    if ri is not None: ri.precision, ri.channels_last = precision, channels_last
     return precision
 
 # %% ../nbs/05_learner.ipynb #b452091d
-def _defect_splitter(m): return [params(m.body), [p for n, p in m.named_parameters() if not n.startswith('body.')]]
-
 def defect_learner(dls:DataLoaders, arch:str='resnet10t',
                    pretrained:bool=False, # pretrained weights when they can be had (the recipe trains from scratch)
-                   weights:str|Path|None=None, # a local weights file
                    pool:str='max', # the classifier's global pooling
                    head:str='fused', # 'fused' (pooled encoder + map-pooled decoder features) or 'encoder'
-                   seg:str='classes', # decoder output: 'classes' (background + a map per class) or 'binary'
-                   dec_ch:int=64, # decoder width
-                   weight:float=1., pos_weight:float=10., dice:float=1., # the pixel loss: weight, defect-pixel weight, soft Dice
-                   class_weighted:bool=False, # inverse-frequency class weights in the class loss
-                   **kwargs, # to `timm.create_model`
+                   **kwargs, # to `make_learner` (weights, seg, dec_ch, weight, pos_weight, dice, class_weighted) and `timm.create_model`
                   ) -> Learner:
-    "A Learner of a classifier with a learned defect map (when `dls` carries masks), one joint loss, the best weights available."
-    pre, timm_kw, note, hw = _model_source(dls, arch, pretrained, weights, pool, kwargs)
-    decoder = len(dls.train_ds.tls) == 3  # (image, label, mask)
-    model = DefectNet(arch, dls.c, pool, decoder, dec_ch, head=head if decoder else 'encoder', seg=seg, pretrained=pre, **timm_kw, **kwargs)
-    loss = DefectLoss(weight, pos_weight, dice, class_weight=class_weights(dls) if class_weighted else None)
-    learn = Learner(dls, model.to(dls.device or 'cpu'), loss_func=loss, metrics=[cls_accuracy] + ([map_dice] if decoder else []),
-                    splitter=_defect_splitter, cbs=History())
-    if pre: learn.freeze()
-    check_input_size(learn.model, hw, arch)
-    learn.vatt_info = dict(arch=arch, pretrained=pre, weights=note, head=head if decoder else 'encoder', pool=pool, decoder=decoder, seg=seg,
-                           loss_weight=weight, pos_weight=pos_weight, class_weighted=class_weighted, input_size=hw, img_size=kwargs.get('img_size'))
-    return learn
+    "`make_learner` of a `DefectNet` with the small-defect recipe's defaults: from scratch, max pooling, the fused head."
+    return make_learner(dls, arch, pretrained, head=head, pool=pool, **kwargs)
 
 # %% ../nbs/05_learner.ipynb #85e18925
-DEFECT_RECIPE = dict(arch='resnet10t', size=(144, 192), bs=16, lr=5e-3, epochs=30, pool='max', crop=(96, 96))
-PLAIN = dict(arch='resnet18', size=(120, 160), bs=64, lr=None, epochs=5, pool='avg', crop=None)
+@dataclass(frozen=True)
+class Recipe:
+    "The settings `train` takes when left at None. Sizes are (height, width)."
+    arch:str='resnet18' # any timm model name
+    size:tuple|None=(120, 160) # (height, width) the images are squished to; None: as they are
+    bs:int=64 # batch size
+    lr:float|None=None # None: the lr finder's valley
+    epochs:int|None=5
+    pool:str|None='avg' # global pooling: 'avg', or 'max' for small defects in large images
+    crop:tuple|None=None # (height, width) of the training crops (mask-aware with masks); None: whole images
+    head:str='linear' # 'linear' or 'fastai'; a `DefectNet`'s 'fused' or 'encoder'; 'anomaly'
+    anomaly:str|None=None # an anomaly detector's method: 'learned' or 'knn'
+    steps:int|None=None # an anomaly detector's optimiser steps
+
+    def but(self, **kw) -> Recipe:
+        "This recipe with the settings of `kw` that are not None."
+        return dataclasses.replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+PLAIN = Recipe()
+DEFECT_RECIPE = Recipe('resnet10t', (144, 192), bs=16, lr=5e-3, epochs=30, pool='max', crop=(96, 96), head='fused')
+ANOMALY_RECIPE = Recipe('resnet18', None, bs=8, epochs=None, pool=None, crop=(128, 128), head='anomaly', anomaly='learned', steps=300)
 
 # %% ../nbs/05_learner.ipynb #704f585d
 def _check_schedule(epochs, lr, bs):
@@ -336,16 +438,30 @@ def _check_schedule(epochs, lr, bs):
     if lr is not None and not 0 < lr < float('inf'): raise VattError(f'lr={lr}: the learning rate must be a positive, finite number (or None for the lr finder)')
     if bs < 1: raise VattError(f'bs={bs}: the batch size must be at least 1')
 
+# %% ../nbs/05_learner.ipynb #812f857c
 def _fit_crop(crop, given:bool, size):
     "The crop (height, width) to train on: the one given if it fits `size`, else an error; the recipe's made to fit, said once."
     if not crop: return crop
     if len(crop) != 2 or min(crop) < 1: raise VattError(f'crop {tuple(crop)}: give (height, width), both at least 1 px, or () for whole images')
     if crop[0] <= size[0] and crop[1] <= size[1]: return tuple(crop)
-    if given: raise VattError(f'crops of {crop[0]}x{crop[1]} (height x width) do not fit {size[0]}x{size[1]} images: give a smaller crop')
+    if given: raise VattError(f'crops of {wxh(crop)} do not fit {wxh(size)} images: give a smaller crop')
     s = min(size)
-    warnings.warn(f"the recipe's {crop[0]}x{crop[1]} crops do not fit {size[0]}x{size[1]} (height x width) images: training on {s}x{s} crops")
+    warnings.warn(f"the recipe's {wxh(crop)} crops do not fit {wxh(size)} images: training on {wxh((s, s))} crops")
     return (s, s)
 
+def _crop_cbs(crop, masks, batch_tfms, changes:dict) -> list:
+    "With masks, the `MaskCrop` callback of mask-aware crops (transposed half the time when square and the augmentation is the default's, never where that changes a class)."
+    if masks is None or not crop: return []
+    return [MaskCrop(crop, transpose=crop[0] == crop[1] and batch_tfms is None, fixed=tuple(changes.get('transpose', ())))]
+
+def _train_recipe(recipe, masks, data, crop, **given) -> Recipe:
+    "The recipe `train` follows: `recipe` (default `PLAIN`, with masks `DEFECT_RECIPE`) with the settings given, checked, its crop made to fit."
+    r = (recipe or (DEFECT_RECIPE if masks is not None else PLAIN)).but(crop=crop, **given)
+    check_arch(r.arch); _check_schedule(r.epochs, r.lr, r.bs)
+    if masks is None or data is None: return r
+    return r.but(crop=_fit_crop(r.crop, crop is not None, input_size(data) if isinstance(data, DataLoaders) else r.size))
+
+# %% ../nbs/05_learner.ipynb #607c3c2b
 @patch
 def _broadcast(self:DistributedDL, t, rank):
     "Broadcast `t` from `rank` on the process group's device: CUDA for nccl, the CPU for gloo (fastai always uses CUDA)."
@@ -353,78 +469,60 @@ def _broadcast(self:DistributedDL, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
 
+# %% ../nbs/05_learner.ipynb #aa5a61ea
+def _train_dls(data, r:Recipe, classes, valid_pct, batch_tfms, masks, mask_suffix) -> DataLoaders:
+    "`data` if it is DataLoaders, else those of the folder `data` by the recipe `r` (with `masks`, carrying them)."
+    if data is None: raise VattError('no data: give an image folder (<class>/<image> files) or DataLoaders')
+    if isinstance(data, DataLoaders): return data
+    return image_dls(data, size=r.size, bs=r.bs, valid_pct=valid_pct, classes=classes, batch_tfms=batch_tfms, masks=masks, suffix=mask_suffix)
+
+def _stop_cbs(early_stop, save_best) -> list:
+    "The callbacks of early stopping and of keeping the best epoch, as asked."
+    return [*([EarlyStoppingCallback(monitor='valid_loss', patience=early_stop)] if early_stop else []),
+            *([SaveModelCallback(monitor='valid_loss', fname='vatt_best')] if save_best else [])]
+
+def _fit(learn:Learner, epochs:int, lr:float, freeze_epochs:int, cbs:list, ddp:bool):
+    "`fine_tune` a pretrained body, else one cycle; under DDP inside fastai's `distrib_ctx`."
+    def fit():
+        if learn.run_info.pretrained: learn.fine_tune(epochs, lr, freeze_epochs=freeze_epochs, cbs=cbs)
+        else: learn.fit_one_cycle(epochs, lr, cbs=cbs)
+    if not ddp: return fit()
+    cpu = not torch.cuda.is_available()  # on the CPU (gloo): Accelerate must be told, and SyncBatchNorm needs CUDA
+    with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu): fit()
+
+def _record_fit(learn:Learner, r:Recipe, lr:float, bs:int, masks):
+    "Say in `learn.run_info` what the fit uses: learning rate, epochs, batch size (and with masks, the masks and crops)."
+    ri = learn.run_info
+    ri.lr, ri.epochs, ri.bs = float(lr), r.epochs, bs
+    if masks is not None: ri.masks, ri.crop = str(masks), list(r.crop) if r.crop else None
+
+# %% ../nbs/05_learner.ipynb #7dcb2c5e
 @delegates(make_learner, but=['dls', 'arch', 'pretrained', 'weights', 'head', 'pool', 'class_weighted'])
-def train(arch:str|None=None, # any timm model name; None: resnet18 (with masks: the recipe's)
-          data:str|Path|DataLoaders|None=None, # an image folder `<class>/<image>`, or DataLoaders
-          epochs:int|None=None, # None: 5 (with masks: the recipe's)
-          lr:float|None=None, # None: the lr finder's valley (with masks: the recipe's)
-          bs:int|None=None, # None: 64 (with masks: the recipe's)
-          size:tuple|None=None, # (height, width) when `data` is a folder; None: (120, 160) (with masks: the recipe's)
-          classes:list|None=None, # when `data` is a folder: use only these classes
-          valid_pct:float=0.2, # when `data` is a folder: share of each class held out
-          batch_tfms:list|None=None, # when `data` is a folder: replaces the default augmentation (+ normalisation)
+def train(arch:str|None=None, data:str|Path|DataLoaders|None=None, # any timm model name; an image folder `<class>/<image>`, or DataLoaders
+          epochs:int|None=None, lr:float|None=None, bs:int|None=None, size:tuple|None=None, # None: the recipe's (`size`: (height, width))
+          classes:list|None=None, valid_pct:float=0.2, batch_tfms:list|None=None, # a folder: only these classes, the share of each held out, the augmentation
           masks=None, # learn the defect map too: 'dataset' (root/masks/<class>/<name>), a folder of masks named like the images, or a boxes CSV
-          crop:tuple|None=None, # with masks: train on mask-aware crops of this (height, width); None: the recipe's (made to fit `size`); () whole images
-          mask_suffix:str='', # a mask folder: what mask names add to image names (MVTec AD: '_mask')
-          pretrained:bool=True,
-          weights:str|Path|None=None, # a local pretrained weights file
-          precision:str='auto', # 'auto', 'bf16', 'fp16', 'fp32'
-          channels_last:bool|None=None, # default: on for CUDA
-          parallel:bool=True, # DataParallel (fastai `to_parallel`) when there are several GPUs
-          ddp:bool=False, # DDP via fastai `distrib_ctx` (launch with `accelerate launch`)
-          head:str='linear', # 'linear' (pool + linear) or 'fastai'; with masks: 'fused' or 'encoder' (`defect_learner`)
-          pool:str|None=None, # global pooling: 'avg' or 'max' (small defects in large images); None: 'avg' (with masks: 'max')
-          class_weighted:bool=False, # inverse-frequency class weights in the loss
-          early_stop:int|None=None, # patience in epochs on the validation loss, or None
-          save_best:bool=False, # keep the best epoch's weights (by validation loss) and load them at the end
-          freeze_epochs:int=1, # head-only epochs before unfreezing, when pretrained
-          cbs:list|None=None, # more fastai callbacks
-          seed:int|None=None, # makes training reproducible (fastai `set_seed`, reproducible on the CPU)
-          normal=None, # train on good images only: a class folder ('ok'), True (the ok/good/pass folder, or a folder of images), or an MVTec AD category
-          anomaly:str|None=None, # with `normal`: 'learned' (default) or 'knn' (see `train_normal`)
-          **kwargs, # to `make_learner`, `vision_learner` and `timm.create_model` (e.g. `drop_path_rate`); with masks, to `defect_learner`
+          crop:tuple|None=None, mask_suffix:str='', # with masks: mask-aware crops (height, width), () none, None the recipe's; what mask names add
+          pretrained:bool=True, weights:str|Path|None=None, # pretrained weights when they can be had; a local weights file
+          precision:str='auto', channels_last:bool|None=None, # 'auto', 'bf16', 'fp16', 'fp32'; channels-last (default: on for CUDA)
+          parallel:bool=True, ddp:bool=False, # DataParallel when there are several GPUs; DDP via fastai `distrib_ctx` (`accelerate launch`)
+          head:str|None=None, pool:str|None=None, class_weighted:bool=False, # `make_learner`'s, None: the recipe's; inverse-frequency class weights
+          early_stop:int|None=None, save_best:bool=False, freeze_epochs:int=1, cbs:list|None=None, # patience (valid loss); keep the best epoch; head-only epochs
+          seed:int|None=None, normal=None, anomaly:str|None=None, # reproducible; good images only (`train_normal`): the good class or True, the method
+          recipe:Recipe|None=None, **kwargs, # None: `PLAIN`, with masks `DEFECT_RECIPE`; the rest to `make_learner` and `timm.create_model`
          ) -> Learner:
     "Fine-tune the timm model `arch` on `data` (and, with `masks`, learn the defect map too); returns the trained Learner."
-    if normal is not None or anomaly is not None:  # good images only: `train(path, normal='ok')` reads the path as the data
-        if data is None and arch is not None and Path(arch).exists(): arch, data = None, arch
-        return train_normal(data, True if normal is None else normal, anomaly or 'learned', arch=arch or 'resnet18', size=size, masks=masks,
-                            seed=0 if seed is None else seed, weights=weights, valid_pct=valid_pct)
-    d = DEFECT_RECIPE if masks is not None else PLAIN
-    given = dict(arch=arch, epochs=epochs, lr=lr, bs=bs, size=size, pool=pool, crop=crop)
-    arch, epochs, lr, bs, size, pool, crop = (v if v is not None else d[k] for k, v in given.items())
-    check_arch(arch)
-    _check_schedule(epochs, lr, bs)
+    if normal is not None or anomaly is not None: return _train_normal(arch, data, normal, anomaly, size, masks, seed, weights, valid_pct)
+    r = _train_recipe(recipe, masks, data, crop, arch=arch, epochs=epochs, lr=lr, bs=bs, size=size, pool=pool, head=head)
     if seed is not None: set_seed(seed, reproducible=True)
-    if data is None: raise VattError('no data: give an image folder (<class>/<image> files) or DataLoaders')
-    cbs = list(cbs or [])
-    if masks is None:
-        dls = data if isinstance(data, DataLoaders) else image_dls(data, size=size, bs=bs, valid_pct=valid_pct, classes=classes, batch_tfms=batch_tfms)
-        learn = make_learner(dls, arch, pretrained=pretrained, weights=weights, head=head, pool=pool, class_weighted=class_weighted, **kwargs)
-    else:
-        crop = _fit_crop(crop, given['crop'] is not None, size if not isinstance(data, DataLoaders) else input_size(data))
-        changes = changes_class(data) if not isinstance(data, DataLoaders) else {}
-        if isinstance(data, DataLoaders): dls = data
-        else:
-            items, bad = image_items(data, classes)
-            dls = defect_dls(items, masks, size, bs, valid_pct, batch_tfms=batch_tfms, path=data, changes=changes, suffix=mask_suffix)
-            dls.skipped = bad
-        learn = defect_learner(dls, arch, pretrained=pretrained, weights=weights, pool=pool, class_weighted=class_weighted,
-                               **({} if head == 'linear' else dict(head=head)), **kwargs)
-        if crop: cbs.append(MaskCrop(crop, transpose=crop[0] == crop[1] and batch_tfms is None,  # the default augmentation flips both ways
-                                     fixed=tuple(changes.get('transpose', ()))))  # never where it would change the class
+    dls = _train_dls(data, r, classes, valid_pct, batch_tfms, masks, mask_suffix)
+    learn = make_learner(dls, r.arch, pretrained=pretrained, weights=weights, head=r.head, pool=r.pool, class_weighted=class_weighted, **kwargs)
+    cbs = [*(cbs or []), *_crop_cbs(r.crop, masks, batch_tfms, {} if isinstance(data, DataLoaders) else changes_class(data)), *_stop_cbs(early_stop, save_best)]
     learn.set_precision(precision, channels_last)
     if parallel and torch.cuda.device_count() > 1 and not ddp: learn.to_parallel()
-    if early_stop: cbs.append(EarlyStoppingCallback(monitor='valid_loss', patience=early_stop))
-    if save_best: cbs.append(SaveModelCallback(monitor='valid_loss', fname='vatt_best'))
-    if lr is None: lr = learn.lr_find(suggest_funcs=(valley,), show_plot=False).valley
-    learn.vatt_info.update(lr=float(lr), epochs=epochs, bs=dls.bs, **(dict(masks=str(masks), crop=list(crop) if crop else None) if masks is not None else {}))
-    def _fit():
-        if learn.vatt_info['pretrained']: learn.fine_tune(epochs, lr, freeze_epochs=freeze_epochs, cbs=cbs)
-        else: learn.fit_one_cycle(epochs, lr, cbs=cbs)
-    if ddp:  # on the CPU (gloo): Accelerate must be told, and SyncBatchNorm needs CUDA
-        cpu = not torch.cuda.is_available()
-        with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu): _fit()
-    else: _fit()
+    lr = r.lr if r.lr is not None else learn.lr_find(suggest_funcs=(valley,), show_plot=False).valley
+    _record_fit(learn, r, lr, dls.bs, masks)
+    _fit(learn, r.epochs, lr, freeze_epochs, cbs, ddp)
     return learn
 
 # %% ../nbs/05_learner.ipynb #44163302
@@ -443,6 +541,7 @@ def load_model(path:str|Path, # a model.pkl written by `learn.export` (vatt trai
                         'that vatt train or vatt demo wrote') from None
     if not isinstance(learn, Learner) or not hasattr(learn, 'dls'):
         raise VattError(f'{path} holds a {type(learn).__name__}, not a Learner: give the model.pkl that vatt train or vatt demo wrote')
+    if 'run_info' not in learn.__dict__ and 'vatt_info' in learn.__dict__: learn.run_info = RunInfo.from_dict(learn.__dict__.pop('vatt_info'))  # saved by an older vatt
     warnings.warn(f'{path} is a Python pickle (fastai saves models so), which can run any code it holds: load only model files '
                   'that you or someone you trust wrote')
     return learn
@@ -450,8 +549,7 @@ def load_model(path:str|Path, # a model.pkl written by `learn.export` (vatt trai
 # %% ../nbs/05_learner.ipynb #a17e0002
 from .anomaly import (AnomalyModel, fit_knn, fit_learned, calibrate, split_normal, to_batch, is_mvtec, read_mvtec,
                           score_large, MIN_GOOD)
-from .defects import OK_NAMES
-from .data import VattImage, _IMG_EXTS
+from .data import VattImage, OK_NAMES, _IMG_EXTS
 from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, IndexSplitter, Normalize, imagenet_stats
 import numpy as np, pandas as pd, time as _time
 from PIL import Image
@@ -460,6 +558,7 @@ def _normal_label(item): return 'normal'
 
 def _imgs(folder): return sorted(q for q in Path(folder).iterdir() if q.is_file() and q.suffix.lower() in _IMG_EXTS)
 
+# %% ../nbs/05_learner.ipynb #373aee8f
 def normal_items(path, # an image folder, a folder of class folders, or an MVTec AD category
                  normal=True, # a class folder name, or True: the ok/good/pass/normal folder, or all images of a flat folder
                 ) -> list[Path]:
@@ -481,6 +580,7 @@ def normal_items(path, # an image folder, a folder of class folders, or an MVTec
     if not items: raise VattError(f'no images in {path}: give a folder of good images')
     return items
 
+# %% ../nbs/05_learner.ipynb #29d2fc10
 def _load(items, size):
     "Normalised batch of `items`, resized to `size` (h, w) if given; else all must be of one size."
     ims = [Image.open(i).convert('RGB') for i in items]
@@ -490,49 +590,65 @@ def _load(items, size):
                                        '(--size W H) to resize them, or images of one size')
     return to_batch([np.asarray(im) for im in ims])
 
-def train_normal(data, # an image folder, a folder of class folders, or an MVTec AD category
-                 normal=True, # the class folder of good images, or True (see `normal_items`)
-                 anomaly:str='learned', # 'learned' (DefectNet on synthetic anomalies) or 'knn' (PatchCore-style memory bank)
-                 arch:str='resnet18', # any timm model with `forward_intermediates`
-                 size:tuple|None=None, # learned: (h, w) of the training crops (default (128, 128)); knn: resize the images to it
-                 steps:int=300, # learned: optimiser steps
-                 frr:float=0.01, # false-reject rate of the threshold
-                 valid_pct:float=0.2, # share of the good images held out for the threshold
-                 masks=None, # not used: normal-only training reads no masks (a `VattError` says where to give them)
-                 weights=None, # knn: a local weights file for the encoder
-                 seed:int=0, **kwargs, # to `fit_learned` or `fit_knn`
-                ) -> Learner:
-    "Train an anomaly detector on good images only; the Learner's model is an `AnomalyModel` with its threshold."
+# %% ../nbs/05_learner.ipynb #80cd633a
+def _check_normal(data, anomaly, masks):
+    "A `VattError` for what normal-only training cannot use."
     if anomaly not in ('learned', 'knn'): raise VattError(f"anomaly={anomaly!r}: use 'learned' or 'knn'")
     if masks is not None: raise VattError('masks are not used when training on good images only (nothing defective is read for training); '
                                           'give them to the report instead: vatt explain MODEL PATH --masks DIR, or an MVTec AD ground_truth/ folder')
     if data is None: raise VattError('no data: give a folder of good images (or of class folders, with normal=CLASS)')
-    items = normal_items(data, normal)
-    need = MIN_GOOD[anomaly] + 2
+
+def _fit_normal(x, anomaly, arch, size, steps, weights, seed, kwargs) -> AnomalyModel:
+    "The anomaly detector `anomaly` fitted on the good images `x` (a batch)."
+    if anomaly == 'learned': return fit_learned(x, arch, crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, seed=seed, **kwargs)
+    from vatt.anomaly import encoder
+    return fit_knn(x, arch, net=encoder(arch, weights=weights) if weights else None, seed=seed, calibrate=True, **kwargs)
+
+def _normal_dls(items, held_out, data) -> DataLoaders:
+    "The good images as DataLoaders, the held-out ones the validation set: the Learner's data for the report."
+    dblock = DataBlock(blocks=(ImageBlock(VattImage), CategoryBlock(vocab=['normal', 'anomalous'])), get_y=_normal_label,
+                       splitter=IndexSplitter(held_out), batch_tfms=[Normalize.from_stats(*imagenet_stats)])
+    return dblock.dataloaders(items, bs=ANOMALY_RECIPE.bs, path=Path(data), num_workers=0)
+
+def _normal_info(m, arch, weights, anomaly, normal, frr, tr, ho, fit_s, x, size, data) -> RunInfo:
+    "The record of a normal-only training run."
+    return RunInfo(arch, weights is not None, str(weights) if weights else 'random (normal-only training)', 'anomaly', None, kind='anomaly',
+                   anomaly=anomaly, normal=str(normal), threshold=float(m.threshold), false_reject_rate=frr, n_train=len(tr), n_held_out=len(ho),
+                   fit_seconds=round(fit_s, 1), input_size=tuple(x.shape[-2:]), crop=list(size or ANOMALY_RECIPE.crop) if anomaly == 'learned' else None,
+                   resize=list(size) if anomaly == 'knn' and size else None, mvtec=is_mvtec(data))
+
+# %% ../nbs/05_learner.ipynb #c3742251
+def train_normal(data, # an image folder, a folder of class folders, or an MVTec AD category
+                 normal=True, # the class folder of good images, or True (see `normal_items`)
+                 anomaly:str=ANOMALY_RECIPE.anomaly, # 'learned' (DefectNet on synthetic anomalies) or 'knn' (PatchCore-style memory bank)
+                 arch:str=ANOMALY_RECIPE.arch, # any timm model with `forward_intermediates`
+                 size:tuple|None=None, # learned: (h, w) of the training crops (default: the recipe's (128, 128)); knn: resize the images to it
+                 steps:int=ANOMALY_RECIPE.steps, # learned: optimiser steps
+                 frr:float=0.01, valid_pct:float=0.2, # false-reject rate of the threshold; share of the good images held out for it
+                 masks=None, weights=None, # not used (a `VattError` says where to give masks); knn: a local weights file for the encoder
+                 seed:int=0, **kwargs, # to `fit_learned` or `fit_knn`
+                ) -> Learner:
+    "Train an anomaly detector on good images only; the Learner's model is an `AnomalyModel` with its threshold."
+    _check_normal(data, anomaly, masks)
+    items, need = normal_items(data, normal), MIN_GOOD[anomaly] + 2
     if len(items) < need: raise VattError(f'{len(items)} good images in {data}: the {anomaly!r} method needs at least {need} '
                                           f'({MIN_GOOD[anomaly]} to train on, 2 held out for the threshold)')
     set_seed(seed, reproducible=True)
-    x = _load(items, size if anomaly == 'knn' else None)
-    tr, ho = split_normal(len(items), valid_pct, seed)
-    t0 = _time.time()
-    if anomaly == 'knn':
-        from vatt.anomaly import encoder
-        m = fit_knn(x[tr], arch, net=encoder(arch, weights=weights) if weights else None, seed=seed, calibrate=True, **kwargs)
-    else: m = fit_learned(x[tr], arch, crop=tuple(size or (128, 128)), steps=steps, seed=seed, **kwargs)
+    x, (tr, ho), t0 = _load(items, size if anomaly == 'knn' else None), split_normal(len(items), valid_pct, seed), _time.time()
+    m = _fit_normal(x[tr], anomaly, arch, size, steps, weights, seed, kwargs)
     calibrate(m, x[ho], frr)
     fit_s = _time.time() - t0
-    hw = tuple(x.shape[-2:])
-    dblock = DataBlock(blocks=(ImageBlock(VattImage), CategoryBlock(vocab=['normal', 'anomalous'])), get_y=_normal_label,
-                       splitter=IndexSplitter(ho), batch_tfms=[Normalize.from_stats(*imagenet_stats)])
-    dls = dblock.dataloaders(items, bs=8, path=Path(data), num_workers=0)
-    learn = Learner(dls, m, loss_func=DefectLoss(weight=0), metrics=[])
-    learn.vatt_info = dict(arch=arch, pretrained=weights is not None, weights=str(weights) if weights else 'random (normal-only training)',
-                           head='anomaly', pool=None, anomaly=anomaly, normal=str(normal), threshold=float(m.threshold), false_reject_rate=frr,
-                           n_train=len(tr), n_held_out=len(ho), fit_seconds=round(fit_s, 1), input_size=hw, img_size=None,
-                           crop=list(size or (128, 128)) if anomaly == 'learned' else None, resize=list(size) if anomaly == 'knn' and size else None,
-                           mvtec=is_mvtec(data))
+    learn = Learner(_normal_dls(items, ho, data), m, loss_func=DefectLoss(weight=0), metrics=[])
+    learn.run_info = _normal_info(m, arch, weights, anomaly, normal, frr, tr, ho, fit_s, x, size, data)
     return learn
 
+def _train_normal(arch, data, normal, anomaly, size, masks, seed, weights, valid_pct) -> Learner:
+    "`train(..., normal=...)`: `train_normal`, a path given first read as the data (`train(path, normal='ok')`)."
+    if data is None and arch is not None and Path(arch).exists(): arch, data = None, arch
+    return train_normal(data, True if normal is None else normal, anomaly or ANOMALY_RECIPE.anomaly, arch=arch or ANOMALY_RECIPE.arch, size=size,
+                        masks=masks, seed=0 if seed is None else seed, weights=weights, valid_pct=valid_pct)
+
+# %% ../nbs/05_learner.ipynb #c986d697
 @patch
 def predict_anomaly(self:Learner, path, # a folder of images (searched recursively) or a list of image files
                    ) -> pd.DataFrame:
@@ -542,9 +658,8 @@ def predict_anomaly(self:Learner, path, # a folder of images (searched recursive
     root = Path(path) if not isinstance(path, (list, tuple)) else None
     items = list(path) if root is None else sorted(q for q in root.rglob('*') if q.is_file() and q.suffix.lower() in _IMG_EXTS)
     if not items: raise VattError(f'no images under {path}')
-    rs = self.vatt_info.get('resize')  # knn trained on resized images scores them resized the same way
+    rs = self.run_info.resize  # knn trained on resized images scores them resized the same way
     scores = [score_large(m.eval(), _load([i], rs))[0] for i in items]
     thr = float(m.threshold)
     return pd.DataFrame({'file': [str(Path(i).relative_to(root)) if root else str(i) for i in items], 'score': scores,
                          'anomalous': [s > thr for s in scores]})
-

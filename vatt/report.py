@@ -411,11 +411,12 @@ def train_report(data, # an image folder `<class>/<image>`, or a function rep_fo
         learn = train(arch, data, epochs=epochs, lr=lr, bs=bs, size=size, pretrained=pretrained, **kwargs)
         train_s = time.perf_counter() - t0
         learn.export(rep.out/'model.pkl')
-        info = {**learn.vatt_info, **param_counts(learn), 'size': list(learn.vatt_info['input_size']), 'train_seconds': round(train_s, 1),
-                'skipped_images': [str(p) for p in getattr(learn.dls, 'skipped', [])]}
-        rep.section('Run', f"{learn.vatt_info['arch']} on {getattr(data, 'path', data)}" + (', trained on the defect masks too' if learn.vatt_info.get('decoder') else '')
+        run = learn.run_info
+        info = {**run.as_dict(), **param_counts(learn), 'size': list(run.input_size), 'train_seconds': round(train_s, 1),
+                'skipped_images': [str(p) for p in run.skipped]}
+        rep.section('Run', f"{run.arch} on {getattr(data, 'path', data)}" + (', trained on the defect masks too' if run.decoder else '')
                     + '; the trained model is model.pkl (vatt explain model.pkl <images>)')
-        if not learn.vatt_info['pretrained']: rep.text(f"Weights: {learn.vatt_info['weights']}.", note=True)
+        if not run.pretrained: rep.text(f"Weights: {run.weights}.", note=True)
         if info['skipped_images']: rep.text(f"{len(info['skipped_images'])} unreadable image(s) left out: "
                                             + ', '.join(info['skipped_images'][:10]), note=True)
         rep.record('run', info, hide=('skipped_images',))
@@ -492,7 +493,7 @@ def anomaly_report(data, # good images (a folder, class folders with `normal`, o
         if callable(test): test = test(rep.out)
         learn = train_normal(data, **kwargs)
         learn.export(rep.out/'model.pkl')
-        info = {k: (list(v) if isinstance(v, tuple) else v) for k, v in learn.vatt_info.items()}
+        info = {k: (list(v) if isinstance(v, tuple) else v) for k, v in learn.run_info.as_dict().items()}
         rep.section('Run', f"{info['anomaly']} anomaly detector ({info['arch']}) trained on {info['n_train']} good images of {data}; threshold "
                            f"{info['threshold']:.4g} at a {100 * info['false_reject_rate']:g} % false-reject rate on {info['n_held_out']} held-out "
                            'good images; the model is model.pkl (vatt predict model.pkl <images>)')
