@@ -39,7 +39,7 @@ def to_uint8(x:torch.Tensor) -> np.ndarray:
     "A normalised batch back to uint8 pixels (B, H, W, 3)."
     return ((x.float().cpu() * _STD + _MEAN).clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
 
-# %% ../nbs/04b_anomaly.ipynb #58f5f0c6
+# %% ../nbs/04b_anomaly.ipynb #7cabac04
 def noise_shape(hw:tuple, g:torch.Generator,
                 area:tuple=(0.002, 0.04)) -> torch.Tensor:
     "A Perlin-like shape (H, W) bool: smooth noise from a coarse random grid, thresholded to keep a random share `area`."
@@ -50,7 +50,7 @@ def noise_shape(hw:tuple, g:torch.Generator,
     share = area[0] + (area[1] - area[0]) * float(torch.rand((), generator=g))
     return z >= torch.quantile(z.flatten()[::max(1, z.numel() // 20000)], 1 - share)
 
-# %% ../nbs/04b_anomaly.ipynb #6de59439
+# %% ../nbs/04b_anomaly.ipynb #042a93bc
 def _grid(hw):
     ys, xs = torch.meshgrid(torch.arange(hw[0]).float(), torch.arange(hw[1]).float(), indexing='ij')
     return ys, xs
@@ -73,7 +73,7 @@ def line_shape(hw:tuple, g:torch.Generator) -> torch.Tensor:
         p = q
     return out
 
-# %% ../nbs/04b_anomaly.ipynb #ca8d7007
+# %% ../nbs/04b_anomaly.ipynb #493eb08c
 def blob_shape(hw:tuple, g:torch.Generator) -> torch.Tensor:
     "A rotated ellipse (H, W) bool, 2-10 % of the shorter side across."
     H, W = hw
@@ -86,7 +86,7 @@ def blob_shape(hw:tuple, g:torch.Generator) -> torch.Tensor:
 
 SHAPES = dict(noise=noise_shape, line=line_shape, blob=blob_shape)
 
-# %% ../nbs/04b_anomaly.ipynb #e8b543fd
+# %% ../nbs/04b_anomaly.ipynb #4447ff10
 def _fill(kind, x, other, g):
     "What the anomaly shows where it is drawn: (3, H, W) from image `x`, another image `other`, the generator `g`."
     if kind == 'other': return other
@@ -105,7 +105,7 @@ def _fill(kind, x, other, g):
 
 FILLS = ('other', 'shift', 'recolour', 'blur')
 
-# %% ../nbs/04b_anomaly.ipynb #745745db
+# %% ../nbs/04b_anomaly.ipynb #c9f2a4da
 def draw_anomaly(x:torch.Tensor, # a normalised image (3, H, W)
                  other:torch.Tensor|None=None, # another good image of the same size (fill 'other'); default: x flipped
                  g:torch.Generator|None=None, # the random draw
@@ -125,7 +125,7 @@ def draw_anomaly(x:torch.Tensor, # a normalised image (3, H, W)
         if mask.any(): return out, mask
     return x.clone(), torch.zeros(hw, dtype=torch.bool)
 
-# %% ../nbs/04b_anomaly.ipynb #ccfe800b
+# %% ../nbs/04b_anomaly.ipynb #b3759ab1
 def encoder(arch:str='resnet18', pretrained:bool=False, weights:str|Path|None=None) -> nn.Module:
     "A timm encoder for patch features (random weights unless `pretrained` or a `weights` file)."
     m = timm.create_model(arch, pretrained=pretrained, num_classes=0)
@@ -143,7 +143,7 @@ def middle_stages(model:nn.Module) -> list[int]:
     n = len(red)
     return [max(0, n // 2 - 1), n // 2]
 
-# %% ../nbs/04b_anomaly.ipynb #801e3320
+# %% ../nbs/04b_anomaly.ipynb #b4e314a0
 @torch.no_grad()
 def calibrate_bn(model:nn.Module, x:torch.Tensor, # good images (B, 3, H, W)
                  bs:int=16) -> nn.Module:
@@ -169,7 +169,7 @@ def patch_features(model:nn.Module, x:torch.Tensor, # a normalised batch (B, 3, 
         out.append(f if s == 1 else F.interpolate(f, scale_factor=s, mode='bilinear', align_corners=False)[..., :h, :w])
     return torch.cat(out, 1)
 
-# %% ../nbs/04b_anomaly.ipynb #a23a5caf
+# %% ../nbs/04b_anomaly.ipynb #b310b022
 @torch.no_grad()
 def greedy_coreset(feats:torch.Tensor, # (N, C) patch features
                    n:int, # patches to keep
@@ -191,7 +191,7 @@ def greedy_coreset(feats:torch.Tensor, # (N, C) patch features
         i = int(dmin.argmax())
     return sel
 
-# %% ../nbs/04b_anomaly.ipynb #c83f2e2f
+# %% ../nbs/04b_anomaly.ipynb #914b6164
 @torch.no_grad()
 def nn_search(q:torch.Tensor, # (M, C) queries
               bank:torch.Tensor, # (N, C) memory bank
@@ -204,7 +204,7 @@ def nn_search(q:torch.Tensor, # (M, C) queries
         ds.append(v); js.append(j)
     return torch.cat(ds), torch.cat(js)
 
-# %% ../nbs/04b_anomaly.ipynb #cbdd4cf2
+# %% ../nbs/04b_anomaly.ipynb #d4010d7b
 class MapOut(nn.Module):
     "Identity on the anomaly map: the module the maps engine hooks."
     def forward(self, m): return m
@@ -218,7 +218,7 @@ def gaussian_blur(m:torch.Tensor, sigma:float=4.) -> torch.Tensor:
     m = F.conv2d(F.pad(m, (r, r, 0, 0), mode='reflect'), k.view(1, 1, 1, -1))
     return F.conv2d(F.pad(m, (0, 0, r, r), mode='reflect'), k.view(1, 1, -1, 1))
 
-# %% ../nbs/04b_anomaly.ipynb #923c9514
+# %% ../nbs/04b_anomaly.ipynb #9831d51e
 class AnomalyModel(nn.Module):
     "An anomaly detector trained on good images: forward gives (logits (B, 2), anomaly map (B, 1, H, W))."
     no_class_maps = ("an anomaly model has none: its map method is 'anomaly_map' (learn.explain(items, 'anomaly_map'), "
@@ -280,7 +280,7 @@ class AnomalyModel(nn.Module):
         "Image scores (B,) of a batch, `bs` images at a time."
         with eval_mode(self): return torch.cat([self.raw(x[i:i + bs])[0] for i in range(0, len(x), bs)])
 
-# %% ../nbs/04b_anomaly.ipynb #ec3c8a80
+# %% ../nbs/04b_anomaly.ipynb #c31f943d
 def _crops(x, n, size, g):
     "`n` random (h, w) crops of random images of `x`, flipped at random."
     h, w = size
@@ -295,7 +295,7 @@ def _crops(x, n, size, g):
         out.append(c)
     return torch.stack(out)
 
-# %% ../nbs/04b_anomaly.ipynb #2493f926
+# %% ../nbs/04b_anomaly.ipynb #e591aa2e
 def synth_batch(x:torch.Tensor, # clean crops (B, 3, h, w)
                 g:torch.Generator, p:float=0.5, # share of crops with an anomaly
                 shapes=tuple(SHAPES), fills=FILLS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -308,7 +308,7 @@ def synth_batch(x:torch.Tensor, # clean crops (B, 3, h, w)
         xs.append(y); ms.append(m)
     return torch.stack(xs), torch.stack(ms).float()
 
-# %% ../nbs/04b_anomaly.ipynb #dd2da672
+# %% ../nbs/04b_anomaly.ipynb #5c7fcf6f
 MIN_GOOD = dict(learned=4, knn=2)  # fewest good images each method trains on (plus those kept for the threshold)
 
 def _check_count(x, method):
@@ -334,7 +334,7 @@ def fit_knn(x:torch.Tensor, # good images (B, 3, H, W), normalised
     if len(f) > candidates: f = f[torch.randperm(len(f), generator=torch.Generator().manual_seed(seed))[:candidates]]
     return AnomalyModel('knn', net, f[greedy_coreset(f, n, seed=seed)].clone(), idx).eval()
 
-# %% ../nbs/04b_anomaly.ipynb #4f58d987
+# %% ../nbs/04b_anomaly.ipynb #e17b804d
 def fit_learned(x:torch.Tensor, # good images (B, 3, H, W), normalised
                 arch:str='resnet18', crop:tuple=(128, 128), # the encoder, and the (h, w) of the training crops
                 steps:int=300, bs:int=8, lr:float=2e-3, seed:int=0,
@@ -405,7 +405,7 @@ def score_large(model:AnomalyModel, x:torch.Tensor, # one normalised image (1, 3
     else: s = m.max()  # knn: the band maps' largest distance (the reweighting needs one pass)
     return float(s), m
 
-# %% ../nbs/04b_anomaly.ipynb #a49b3090
+# %% ../nbs/04b_anomaly.ipynb #17574fb8
 def auroc(scores, labels) -> float:
     "Area under the ROC curve of `scores` for binary `labels` (ties count half); nan if one class is missing."
     s, y = np.asarray(scores, np.float64).ravel(), np.asarray(labels).ravel().astype(bool)
@@ -421,7 +421,7 @@ def auroc(scores, labels) -> float:
     ranks[order] = ((starts + ends + 1) / 2)[gid]  # average rank (1-based) of each tie group
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
-# %% ../nbs/04b_anomaly.ipynb #aa6a5349
+# %% ../nbs/04b_anomaly.ipynb #65c1162d
 def _regions(mask):
     from scipy import ndimage
     lab, n = ndimage.label(mask, structure=np.ones((3, 3)))
@@ -451,7 +451,7 @@ def aupro(maps, masks, max_fpr:float=0.3) -> float:
         fpr, pro = np.r_[fpr[:k], max_fpr], np.r_[pro[:k], p_cut]
     return float(np.trapezoid(pro, fpr) / max_fpr) if hasattr(np, 'trapezoid') else float(np.trapz(pro, fpr) / max_fpr)
 
-# %% ../nbs/04b_anomaly.ipynb #9ee8868e
+# %% ../nbs/04b_anomaly.ipynb #0680b9ba
 def anomaly_metrics(scores, labels, # image scores and 1 for anomalous images
                     maps=None, masks=None, # anomaly maps and true masks (H, W) of the same images, for the pixel metrics
                     threshold:float|None=None) -> dict:

@@ -36,7 +36,7 @@ def defect_dls(items, # image files `root/<class>/<name>`
     return labelled_dls(items, label_func, size, bs, valid_pct, seed, None, tfms, num_workers, device, path,
                         masks=masks, suffix=suffix, mask_share=mask_share, splitter=splitter, changes=changes)
 
-# %% ../nbs/04_defects.ipynb #975751e1
+# %% ../nbs/04_defects.ipynb #e964f667
 def decoder_indices(info:list, # timm `feature_info` (list of dicts with 'reduction')
                     min_stride:int=4, # finest stride the decoder reads
                     n_same:int=4, # features to take when every stage has one stride (ViT)
@@ -47,6 +47,7 @@ def decoder_indices(info:list, # timm `feature_info` (list of dicts with 'reduct
     idx = [i for i, r in enumerate(red) if r >= min_stride and (i + 1 == len(red) or red[i + 1] != r)]
     return idx or [len(red) - 1]
 
+# %% ../nbs/04_defects.ipynb #7e531852
 class FPNLite(nn.Module):
     "A light FPN: 1x1 laterals to `ch` channels, top-down upsample-and-add, one 3x3 conv-BN-ReLU, a 1x1 conv to the map logits."
     def __init__(self, in_chs:list, # channels of the features, shallow to deep
@@ -66,10 +67,12 @@ class FPNLite(nn.Module):
         z = self.fuse(y)
         return self.out(z), z
 
+# %% ../nbs/04_defects.ipynb #3742b51a
 def defect_prob(m:torch.Tensor) -> torch.Tensor:
     "Defect probability (N, h, w) from decoder logits: sigmoid of one channel, or 1 - P(background) of 1 + C channels."
     return torch.sigmoid(m[:, 0].float()) if m.shape[1] == 1 else 1 - F.softmax(m.float(), 1)[:, 0]
 
+# %% ../nbs/04_defects.ipynb #839f1e74
 class DefectNet(nn.Module):
     "A timm classifier with a defect-map decoder on its intermediate features: forward gives (class logits, map logits)."
     def __init__(self, arch:str='resnet18', n_classes:int=4,
@@ -101,7 +104,7 @@ class DefectNet(nn.Module):
             return self.fused(torch.cat([self.body.forward_head(final, pre_logits=True), att], 1)), m
         return self.body.forward_head(final), m
 
-# %% ../nbs/04_defects.ipynb #94f2da23
+# %% ../nbs/04_defects.ipynb #3678de2a
 def _at_mask_size(m, mask):
     "Decoder logits (N, C, h, w) upsampled to the masks' (H, W), as float32."
     return F.interpolate(m.as_subclass(torch.Tensor).float(), size=mask.shape[-2:], mode='bilinear', align_corners=False)
@@ -130,6 +133,7 @@ def pixel_loss(m:torch.Tensor, # decoder logits (N, 1, h, w) or (N, 1 + C, h, w)
         p = 1 - F.softmax(lg, 1)[:, 0]
     return fit + dice * (1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1))
 
+# %% ../nbs/04_defects.ipynb #478830c4
 class DefectLoss(nn.Module):
     "Cross-entropy on the class logits + `weight` × `pixel_loss` on the defect map, for (logits, map) or plain logits."
     def __init__(self, weight:float=1., # the pixel loss's weight: the decoder's share of the training signal
@@ -147,6 +151,7 @@ class DefectLoss(nn.Module):
     def activation(self, out): return F.softmax(logits_of(out), -1)
     def decodes(self, out): return logits_of(out).argmax(-1)
 
+# %% ../nbs/04_defects.ipynb #f05bf4d8
 def cls_accuracy(out, y, *masks):
     "Accuracy of the class logits, for (logits, map) or plain logits."
     return accuracy(logits_of(out), y)
@@ -160,7 +165,7 @@ def map_dice(out, y, mask=None):
     t, p = (mask == 1) & valid, p & valid
     return 2 * (p & t).sum().float() / ((p.sum() + t.sum()).float().clamp(min=1))
 
-# %% ../nbs/04_defects.ipynb #15e7e3df
+# %% ../nbs/04_defects.ipynb #a5c78377
 class MaskCrop(Callback):
     "Train on random `size` crops: each holds its image's whole defect (class kept) or, with p `p_away`, none of it (class -> ok)."
     order = 60  # after the batch transforms, before the model
