@@ -378,6 +378,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'vatt.kaggle.DataSource.standin': ('kaggle.html#datasource.standin', 'vatt/kaggle.py'),
                              'vatt.kaggle._announce_standin': ('kaggle.html#_announce_standin', 'vatt/kaggle.py'),
                              'vatt.kaggle._env_key': ('kaggle.html#_env_key', 'vatt/kaggle.py'),
+                             'vatt.kaggle._fetch_or_standin': ('kaggle.html#_fetch_or_standin', 'vatt/kaggle.py'),
                              'vatt.kaggle._missing_on_kaggle': ('kaggle.html#_missing_on_kaggle', 'vatt/kaggle.py'),
                              'vatt.kaggle._ok': ('kaggle.html#_ok', 'vatt/kaggle.py'),
                              'vatt.kaggle._standin_writer': ('kaggle.html#_standin_writer', 'vatt/kaggle.py'),

@@ -102,7 +102,7 @@ def data_home() -> Path:
 
 def _env_key(name): return 'VATT_DATA_' + re.sub(r'\W', '_', name).upper()
 
-# %% ../nbs/12_kaggle.ipynb #3993b98d
+# %% ../nbs/12_kaggle.ipynb #606c033d
 def _ok(p, check): return p.is_dir() and (check is None or check(p))
 
 def _announce_standin(name, why, path):
@@ -122,12 +122,32 @@ def _missing_on_kaggle(slug, kind, layout):
             f"https://www.kaggle.com/datasets/{slug} by listing it in dataset_sources of kernel-metadata.json "
             f"(kaggle/push.py does) or with 'Add Input' in the editor")
 
+# %% ../nbs/12_kaggle.ipynb #47d448e4
 def _standin_writer(name, standin):
     "`standin` as a function dest -> None: itself, or vatt._standin's drawer for `name` with the keywords in `standin`."
     if standin is None or callable(standin): return standin
     if name not in STANDINS: raise VattError(f'no stand-in is drawn for {name!r} (only {sorted(STANDINS)}): pass standin= a function dest -> None')
     return functools.partial(STANDINS[name], **dict(standin))
 
+# %% ../nbs/12_kaggle.ipynb #5a0dbb8f
+def _fetch_or_standin(name, p, check, layout, download, standin, host) -> DataSource:
+    "Off Kaggle with nothing at `p`: a download into `p` when the network allows, else the announced stand-in (or an error)."
+    why = 'no folder given, not on Kaggle, nothing downloaded before'
+    if download is not None and hub_reachable(host):
+        try:
+            download(p)
+            if _ok(p, check): return DataSource(p, 'downloaded', name)
+            why = f'the download into {p} does not look like {layout or name}'
+        except Exception as e: why = f'the download failed ({type(e).__name__}: {e})'
+    elif download is not None: why += f', and {host} cannot be reached to download it'
+    standin = _standin_writer(name, standin)
+    if standin is None: raise VattError(f'{name!r} not found ({why}): give its folder as path= or in the environment variable {_env_key(name)}')
+    dest = work_dir('standin')/name
+    standin(dest)
+    _announce_standin(name, why, dest)
+    return DataSource(dest, 'standin', name)
+
+# %% ../nbs/12_kaggle.ipynb #dcee3514
 def find_data(slug:str, # Kaggle competition ('name') or dataset ('owner/name') slug
               kind:str='competition', # 'competition' or 'dataset'
               path:str|Path|None=None, # a folder the user gives (default: env VATT_DATA_<NAME>)
@@ -150,20 +170,7 @@ def find_data(slug:str, # Kaggle competition ('name') or dataset ('owner/name') 
         raise VattError(_missing_on_kaggle(slug, kind, layout))
     p = data_home()/name
     if _ok(p, check): return DataSource(p, 'downloaded', name)
-    why = 'no folder given, not on Kaggle, nothing downloaded before'
-    if download is not None and hub_reachable(host):
-        try:
-            download(p)
-            if _ok(p, check): return DataSource(p, 'downloaded', name)
-            why = f'the download into {p} does not look like {layout or name}'
-        except Exception as e: why = f'the download failed ({type(e).__name__}: {e})'
-    elif download is not None: why += f', and {host} cannot be reached to download it'
-    standin = _standin_writer(name, standin)
-    if standin is None: raise VattError(f'{name!r} not found ({why}): give its folder as path= or in the environment variable {_env_key(name)}')
-    dest = work_dir('standin')/name
-    standin(dest)
-    _announce_standin(name, why, dest)
-    return DataSource(dest, 'standin', name)
+    return _fetch_or_standin(name, p, check, layout, download, standin, host)
 
 # %% ../nbs/12_kaggle.ipynb #b06ca192
 def subsample(items, label_func, n_per_class:int|None=None, seed:int=0) -> L:
@@ -220,7 +227,7 @@ def paddy_ok(p:Path) -> bool:
     "The folder holds the paddy competition's `train_images/` and `train.csv`."
     return (p/'train_images').is_dir() and (p/'train.csv').is_file()
 
-# %% ../nbs/12_kaggle.ipynb #37e20286
+# %% ../nbs/12_kaggle.ipynb #6253c27a
 _PET_RE = re.compile(r'^(.+)_\d+\.jpg$')
 
 def pet_label(fn:str|Path) -> str:
@@ -229,6 +236,7 @@ def pet_label(fn:str|Path) -> str:
     if not m: raise VattError(f'{Path(fn).name} is not an Oxford-IIIT Pet image name (<Breed>_<n>.jpg)')
     return m.group(1)
 
+# %% ../nbs/12_kaggle.ipynb #a44a1d3d
 def pet_items(path:str|Path, # the data set folder (searched recursively)
               breeds:tuple|None=CAT_BREEDS, # keep these breeds (None: all)
               verify:bool=False, # open every file and leave out unreadable ones
@@ -244,6 +252,7 @@ def pets_ok(p:Path) -> bool:
     "The folder holds Oxford-IIIT Pet images named `<Breed>_<n>.jpg`."
     return any(_PET_RE.match(f.name) for f in get_image_files(p))
 
+# %% ../nbs/12_kaggle.ipynb #e0fb39cd
 def pet_split(path:str|Path, # the data set folder (searched recursively for annotations/trainval.txt)
              ) -> tuple[set, set] | None:
     "The official split: the image names (no extension) of trainval and of test, or None when the files are missing."
@@ -278,7 +287,7 @@ def download_pets(dest:Path):
     from torchvision.datasets import OxfordIIITPet
     OxfordIIITPet(root=str(dest), download=True)
 
-# %% ../nbs/12_kaggle.ipynb #2fadc511
+# %% ../nbs/12_kaggle.ipynb #13f680b2
 _PACKAGES = ('torch', 'torchvision', 'fastai', 'fastcore', 'timm', 'numpy', 'pillow', 'opencv-python-headless', 'scikit-image',
              'matplotlib', 'pandas')
 
@@ -292,6 +301,7 @@ def run_info() -> dict:
     return dict(gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu', kaggle=on_kaggle(),
                 versions=dict(python=platform.python_version(), vatt=vatt.__version__, **{p: v(p) for p in _PACKAGES}))
 
+# %% ../nbs/12_kaggle.ipynb #61b2a15e
 def announce_weights(notes:dict, # {model: where its weights come from}, as `pretrained_source` notes it
                     ) -> dict:
     "Print where each model's weights come from, loudly when a model starts from random weights; `notes` back."
@@ -301,6 +311,7 @@ def announce_weights(notes:dict, # {model: where its weights come from}, as `pre
                    f"pretrained ones. Attach the weights to the kernel (kaggle/README.md, 'Weights with the internet off') or switch its internet on.")
     return notes
 
+# %% ../nbs/12_kaggle.ipynb #eaaf178e
 def write_summary(out:str|Path, # the tutorial's work folder
                   tutorial:str, # its name
                   weights:dict, # {model: where its weights came from} (`learn.run_info.weights`)
