@@ -22,7 +22,7 @@ PET_BREEDS = ('Abyssinian', 'american_bulldog', 'american_pit_bull_terrier', 'ba
 CAT_BREEDS = tuple(b for b in PET_BREEDS if b[0].isupper())
 STUDY_BREEDS = PET_BREEDS[:12]  # what the source study's "first 12 classes of OxfordIIITPet" are
 
-# %% ../nbs/11a_standin.ipynb #c877c479
+# %% ../nbs/11a_standin.ipynb #8dc89c5b
 PADDY_LABELS = ('bacterial_leaf_blight', 'bacterial_leaf_streak', 'bacterial_panicle_blight', 'blast', 'brown_spot',
                 'dead_heart', 'downy_mildew', 'hispa', 'normal', 'tungro')
 PADDY_VARIETIES = ('ADT45', 'IR20', 'KarnatakaPonni', 'Onthanel', 'Ponni', 'Surya', 'Zonal', 'AndraPonni', 'AtchayaPonni', 'RR')
@@ -37,6 +37,7 @@ def _leaves(rng, w, h):
         cv2.line(img, (int(x0), h), (int(x1), 0), green, max(2, w // 18), cv2.LINE_AA)
     return img
 
+# %% ../nbs/11a_standin.ipynb #572968f4
 def _lesions(img, rng, k):
     "Draw the marks of paddy class index `k` (none for 'normal')."
     h, w = img.shape[:2]
@@ -51,6 +52,7 @@ def _lesions(img, rng, k):
         else: cv2.ellipse(img, (cx, cy), (2 * s, s), float(rng.uniform(0, 180)), 0, 360, color, -1, cv2.LINE_AA)
     return img
 
+# %% ../nbs/11a_standin.ipynb #005376cb
 def make_paddy_standin(root:str|Path, # folder to write; created
                        n_per_class:int=8, # training images per label
                        size:tuple=(160, 120), # (height, width); the real images are 640×480
@@ -71,7 +73,7 @@ def make_paddy_standin(root:str|Path, # folder to write; created
     (root/'sample_submission.csv').write_text('image_id,label\n' + ''.join(f'{200000 + i}.jpg,\n' for i in range(n_test)))
     return root
 
-# %% ../nbs/11a_standin.ipynb #14947b31
+# %% ../nbs/11a_standin.ipynb #596bbb10
 def _pet(rng, k, w, h, dog=False):
     "An animal of breed index `k`: fur colour and pattern from the breed, pose and background at random."
     img = np.full((h, w, 3), [int(v) for v in rng.integers(60, 230, 3)], np.uint8)
@@ -93,6 +95,7 @@ def _pet(rng, k, w, h, dog=False):
         for _ in range(6): cv2.circle(img, (int(cx + rng.uniform(-1, 1) * s), int(cy + 0.5 * s + rng.uniform(-0.5, 0.5) * s)), max(1, int(s / 7)), dark, -1)
     return img
 
+# %% ../nbs/11a_standin.ipynb #1e1c17a9
 _PET_DEFAULT = CAT_BREEDS + tuple(b for b in STUDY_BREEDS if b not in CAT_BREEDS) + ('pug',)
 
 def make_pets_standin(root:str|Path, # folder to write; created
