@@ -42,7 +42,7 @@ def outline(img:np.ndarray, # (H, W, 3) uint8
     cs, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     return cv2.drawContours(np.ascontiguousarray(img).copy(), cs, -1, color, 1)
 
-# %% ../nbs/01_plots.ipynb #3242384a
+# %% ../nbs/01_plots.ipynb #5627fdd0
 def _panel(p, alpha):
     "The pixels of one panel: an image, (image, map) or (image, map, mask)."
     if not isinstance(p, tuple): return np.asarray(p)
@@ -50,6 +50,7 @@ def _panel(p, alpha):
     out = overlay(np.asarray(img), heat, alpha) if heat is not None else np.asarray(img)
     return outline(out, mask[0]) if mask and mask[0] is not None else out
 
+# %% ../nbs/01_plots.ipynb #b9f813b3
 def show_panels(rows:list, # rows of panels: an image (H, W, 3), (image, map) or (image, map, mask)
                 titles:list|None=None, # the same shape: a string or (string, colour) per panel
                 row_labels:list|None=None, # a label left of each row
@@ -72,6 +73,7 @@ def show_panels(rows:list, # rows of panels: an image (H, W, 3), (image, map) or
     fig.tight_layout()
     return fig
 
+# %% ../nbs/01_plots.ipynb #b1a36f3a
 def save_fig(fig, path:str|Path|None=None, dpi:int=110, close:bool=False):
     "Save `fig` as PNG when `path` is given (folders created); returns the figure."
     if path is not None:
