@@ -154,6 +154,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                           'vatt.cam._e_g': ('cam.html#_e_g', 'vatt/cam.py'),
                           'vatt.cam._forward': ('cam.html#_forward', 'vatt/cam.py'),
                           'vatt.cam._gather': ('cam.html#_gather', 'vatt/cam.py'),
+                          'vatt.cam._map_request': ('cam.html#_map_request', 'vatt/cam.py'),
                           'vatt.cam._masked_scores': ('cam.html#_masked_scores', 'vatt/cam.py'),
                           'vatt.cam._no_autocast': ('cam.html#_no_autocast', 'vatt/cam.py'),
                           'vatt.cam._prefix': ('cam.html#_prefix', 'vatt/cam.py'),

@@ -527,6 +527,12 @@ def _backward(probes, logits, t):
             if p.zero_unused: mine = [torch.zeros_like(w) if g is None else g for w, g in zip(ws, mine)]
             p.take_grads(j, mine)
 
+# %% ../nbs/03_cam.ipynb #9bb26902
+def _map_request(x, layers, size, mode, align, ms, options) -> MapRequest:
+    "The `MapRequest` of a `compute_maps` call: sizes, the layers as a list, the resizing and the methods' own options."
+    return MapRequest(tuple(x.shape[-2:]), tuple(size or x.shape[-2:]), list(layers) if isinstance(layers, (list, tuple)) else [layers],
+                      mode, align, method_options(ms, options))
+
 # %% ../nbs/03_cam.ipynb #9d2e32c0
 def compute_maps(model:nn.Module, # any classifier (a fastai Learner's model, a timm model; a DataParallel wrapper is taken off)
                  x:torch.Tensor, # a normalised input batch (B, 3, H, W), any H and W the model takes
@@ -543,8 +549,7 @@ def compute_maps(model:nn.Module, # any classifier (a fastai Learner's model, a 
     ms = [get_method(m) for m in ([methods] if isinstance(methods, str) else methods)]
     model, groups = unwrap(model), _gather(ms)
     x = _as_input(x, model)
-    req = MapRequest(tuple(x.shape[-2:]), tuple(size or x.shape[-2:]), list(layers) if isinstance(layers, (list, tuple)) else [layers],
-                     mode, align, method_options(ms, options))
+    req = _map_request(x, layers, size, mode, align, ms, options)
     grad = any(m.needs_grad for m in ms)
     # the model's own dtype whatever autocast a caller (fastai's MixedPrecision) has on: autograd.grad has no loss scaling
     with torch.inference_mode(False), torch.set_grad_enabled(grad), _no_autocast(x.device.type), eval_mode(model):
