@@ -34,11 +34,12 @@ def gpus() -> list[dict]:
                         capability=f'{p.major}.{p.minor}', bf16=p.major >= 8))
     return res
 
-# %% ../nbs/00_core.ipynb #d500ba62
+# %% ../nbs/00_core.ipynb #9567e2be
 def default_device() -> torch.device:
     "The first CUDA device when there is one, else the CPU."
     return torch.device('cuda', 0) if torch.cuda.is_available() else torch.device('cpu')
 
+# %% ../nbs/00_core.ipynb #e22cee45
 def best_precision(device=None) -> str:
     "'bf16' on GPUs that do it natively, 'fp16' on older GPUs, 'fp32' on the CPU."
     device = torch.device(device) if device is not None else default_device()
