@@ -15,6 +15,7 @@ from fastai.vision.all import Learner, Callback
 from .core import VattError
 from .plots import save_fig, show_panels
 from .data import image_items, valid_dl
+from .anomaly import auroc
 
 # %% auto #0
 __all__ = ['NOT_LEARNED_ADVICE', 'FLIPS', 'plot_curves', 'Evaluation', 'evaluate', 'Verdict', 'verdict', 'not_learned',
@@ -188,14 +189,12 @@ def anomaly_verdict(scores, # image anomaly scores
                     labels, # 1 (or True) for the anomalous images
                     alpha:float=0.01, draws:int=2000, seed:int=0) -> Verdict:
     "Whether an anomaly detector learned, from its image scores: learned, not learned, or cannot tell."
-    from scipy.stats import rankdata
     s, y = np.asarray(scores, np.float64).ravel(), np.asarray(labels).ravel().astype(bool)
     n1, n0 = int(y.sum()), int((~y).sum())
     if not n1 or not n0:
         return Verdict('cannot tell', f'the {len(y)} test images hold {n1} anomalous and {n0} good ones: a verdict needs both',
                        float('nan'), .5, 1., float('nan'), len(y), 'image AUROC')
-    r = rankdata(s)
-    a = float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    a = auroc(s, y)
     p, upper = _rank_sum_p(s, y, draws, seed), _auroc_upper(a, n1, n0)
     head = f'image AUROC {a:.3f} on {n1} anomalous and {n0} good images (chance 0.5; permutation test p = {p:.3g}'
     v = lambda kind, tail: Verdict(kind, head + tail, a, .5, p, upper, len(y), 'image AUROC')
