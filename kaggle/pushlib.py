@@ -180,7 +180,7 @@ def build_wheels(dest:str|Path, # folder to write (emptied first)
 
 # the timm models each tutorial trains at full scale (what its kernel needs pretrained weights for)
 ARCHS = {'paddy': ('resnet26d', 'convnext_small.fb_in22k', 'coatnet_0_rw_224'), 'cats': ('coatnet_0_rw_224',),
-         'inspection': ('resnet50', 'vit_base_patch16_224')}
+         'inspection': ('resnet50', 'vit_base_patch16_224'), 'mvtec': ()}  # mvtec: its anomaly detectors train from random weights
 
 def _hub_download(repo:str, dest:Path) -> Path:
     "timm's `model.safetensors` of hub repository `repo` (e.g. 'timm/resnet26d.bt_in1k') into folder `dest`."

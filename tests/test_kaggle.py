@@ -5,10 +5,11 @@ import pytest
 import vatt.kaggle
 from vatt.core import VattError
 from vatt.kaggle import find_data, scale_name, paddy_ok, pets_ok
-from vatt._standin import make_paddy_standin, make_pets_standin
+from vatt._standin import make_paddy_standin, make_pets_standin, make_mvtec_standin
 from kaggle_sim import ROOT, pushlib, kaggle_image, dry_run_wheels, mount_wheels, kernel_env
 
-TUTORIALS = {'paddy': '13_tutorial_paddy.ipynb', 'cats': '14_tutorial_cats.ipynb', 'inspection': '15_tutorial_inspection.ipynb'}
+TUTORIALS = {'paddy': '13_tutorial_paddy.ipynb', 'cats': '14_tutorial_cats.ipynb', 'inspection': '15_tutorial_inspection.ipynb',
+             'mvtec': '15a_tutorial_mvtec.ipynb'}
 
 
 # --- data and scale resolution --------------------------------------------------------------------------------
@@ -106,9 +107,11 @@ def make_writable(root:Path):
 
 INPUTS = {'paddy': ('paddy-disease-classification', lambda d: make_paddy_standin(d, n_per_class=4, size=(72, 96))),
           'cats': ('the-oxfordiiit-pet-dataset', lambda d: make_pets_standin(d, n_per_breed=4, size=(72, 72))),
-          'inspection': (None, None)}
+          'inspection': (None, None),
+          'mvtec': ('mvtec-ad', lambda d: make_mvtec_standin(d, n_train=12, n_test=3, size=(96, 128)))}
 MISSING = {'paddy': ['https://www.kaggle.com/competitions/paddy-disease-classification', 'competition_sources'],
-           'cats': ['https://www.kaggle.com/datasets/tanlikesmath/the-oxfordiiit-pet-dataset', 'dataset_sources']}
+           'cats': ['https://www.kaggle.com/datasets/tanlikesmath/the-oxfordiiit-pet-dataset', 'dataset_sources'],
+           'mvtec': ['https://www.kaggle.com/datasets/ipythonx/mvtec-ad', 'dataset_sources']}
 
 RUN = textwrap.dedent('''
     import sys

@@ -9,7 +9,8 @@ from kaggle_sim import ROOT, pushlib, kaggle_image, kernel_env
 P = pushlib
 KAGGLE = ROOT/'kaggle'
 METAS = sorted(KAGGLE.glob('*/kernel-metadata.json'))
-TUTORIALS = {'paddy': '13_tutorial_paddy.ipynb', 'cats': '14_tutorial_cats.ipynb', 'inspection': '15_tutorial_inspection.ipynb'}
+TUTORIALS = {'paddy': '13_tutorial_paddy.ipynb', 'cats': '14_tutorial_cats.ipynb', 'inspection': '15_tutorial_inspection.ipynb',
+             'mvtec': '15a_tutorial_mvtec.ipynb'}
 sys.path.insert(0, str(KAGGLE))
 import push  # noqa: E402  kaggle/push.py
 

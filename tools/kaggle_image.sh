@@ -76,14 +76,16 @@ EOF
 # the tutorials as simulated kernels: stand-in data and the wheels dataset read-only under VATT_KAGGLE_INPUT, pip's index off;
 # the first tutorial's install cell installs vatt into the image
 fail=0
-for t in 15_tutorial_inspection:inspection: 13_tutorial_paddy:paddy:paddy-disease-classification 14_tutorial_cats:cats:the-oxfordiiit-pet-dataset; do
+for t in 15_tutorial_inspection:inspection: 13_tutorial_paddy:paddy:paddy-disease-classification 14_tutorial_cats:cats:the-oxfordiiit-pet-dataset 15a_tutorial_mvtec:mvtec:mvtec-ad; do
   IFS=: read -r nb name slug <<<"$t"
   R="$W/run-$name"; rm -rf "$R"; mkdir -p "$R/input/vatt-wheels" "$R/working" "$R/cwd"
   find "$W/build/vatt-wheels" -type f ! -name dataset-metadata.json -exec cp {} "$R/input/vatt-wheels/" \;
   if [ -n "$slug" ]; then PYTHONPATH="$ROOT" "$PY" -c "
-from vatt._standin import make_paddy_standin, make_pets_standin
+from vatt._standin import make_paddy_standin, make_pets_standin, make_mvtec_standin
 import sys; d = sys.argv[1]
-make_paddy_standin(d, n_per_class=4, size=(72, 96)) if 'paddy' in d else make_pets_standin(d, n_per_breed=4, size=(72, 72))" "$R/input/$slug"; fi
+if 'paddy' in d: make_paddy_standin(d, n_per_class=4, size=(72, 96))
+elif 'mvtec' in d: make_mvtec_standin(d, n_train=12, n_test=3, size=(96, 128))
+else: make_pets_standin(d, n_per_breed=4, size=(72, 72))" "$R/input/$slug"; fi
   chmod -R a-w "$R/input"
   (cd "$R/cwd" && env -u PYTHONPATH KAGGLE_KERNEL_RUN_TYPE=Batch VATT_KAGGLE_INPUT="$R/input" VATT_KAGGLE_WORKING="$R/working" VATT_KAGGLE_TEMP="$R/temp" \
      VATT_SCALE=small VATT_DATA_HOME="$R/no-cache" HF_HUB_OFFLINE=1 PIP_NO_INDEX=1 PIP_CONFIG_FILE=/dev/null TMPDIR="$R/tmp" \
@@ -95,7 +97,7 @@ done
 
 # the library notebooks, as nbdev-test runs them (cwd nbs/, IN_TEST=1), on the vatt installed from the wheel
 for nb in "$ROOT"/nbs/[0-9]*.ipynb; do
-  case "$(basename "$nb")" in 1[345]_tutorial_*) continue;; esac
+  case "$(basename "$nb")" in 1[345]*_tutorial_*) continue;; esac
   (cd "$ROOT/nbs" && PATH="$K/bin:$PATH" IN_TEST=1 HF_HUB_OFFLINE=1 timeout 900 "$PY" "$W/run_nb.py" "$nb") || fail=1
 done
 [ $fail = 0 ] && echo "kaggle image: all notebooks ran" || { echo "kaggle image: some notebooks FAILED"; exit 1; }

@@ -10,7 +10,7 @@ import numpy as np, cv2
 
 # %% auto #0
 __all__ = ['PET_BREEDS', 'CAT_BREEDS', 'STUDY_BREEDS', 'PADDY_LABELS', 'PADDY_VARIETIES', 'STANDINS', 'make_paddy_standin',
-           'make_pets_standin']
+           'make_pets_standin', 'make_mvtec_standin']
 
 # %% ../nbs/11a_standin.ipynb #4e68bbab
 PET_BREEDS = ('Abyssinian', 'american_bulldog', 'american_pit_bull_terrier', 'basset_hound', 'beagle', 'Bengal', 'Birman',
@@ -116,5 +116,28 @@ def make_pets_standin(root:str|Path, # folder to write; created
     for name, lines in split.items(): (root/'annotations'/f'{name}.txt').write_text('\n'.join(lines) + '\n')
     return root
 
+# %% ../nbs/11a_standin.ipynb #af6ec863
+def make_mvtec_standin(root:str|Path, # folder to write; created
+                       n_train:int=40, # good training images
+                       n_test:int=6, # test images per type (good, scratch, crack, stain)
+                       size:tuple=(144, 192), # (height, width); MVTec AD's images are 700-1024 px a side
+                       seed:int=0, category:str='surfaces') -> Path:
+    "The real surfaces as one MVTec AD category `root/category`: `train/good`, `test/<type>`, `ground_truth/<type>/<name>_mask.png`."
+    import shutil
+    from vatt.drawn import make_surfaces  # here, not above: this module imports nothing of vatt at load time
+    root = Path(root); cat, drawn = root/category, root/'.drawn'
+    tr = make_surfaces(drawn/'train', n_per_class=n_train, size=size, seed=seed, split='train', classes=('ok',))
+    te = make_surfaces(drawn/'test', n_per_class=n_test, size=size, seed=seed + 1, split='test')
+    for src, dest in [(tr/'ok', cat/'train'/'good'), (te/'ok', cat/'test'/'good')] + [(te/t, cat/'test'/t) for t in ('scratch', 'crack', 'stain')]:
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in sorted(src.glob('*.png')):
+            shutil.copy(f, dest/f.name)
+            if src.parent == te and src.name != 'ok':
+                (cat/'ground_truth'/src.name).mkdir(parents=True, exist_ok=True)
+                shutil.copy(te/'masks'/src.name/f.name, cat/'ground_truth'/src.name/f'{f.stem}_mask.png')
+    shutil.rmtree(drawn)
+    return root
+
 # %% ../nbs/11a_standin.ipynb #df5528bb
-STANDINS = {'paddy-disease-classification': make_paddy_standin, 'the-oxfordiiit-pet-dataset': make_pets_standin}
+STANDINS = {'paddy-disease-classification': make_paddy_standin, 'the-oxfordiiit-pet-dataset': make_pets_standin,
+            'mvtec-ad': make_mvtec_standin}

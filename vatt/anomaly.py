@@ -236,11 +236,23 @@ class AnomalyModel(nn.Module):
         self.register_buffer('threshold', torch.tensor(float('nan')))  # image score above which an image is anomalous
         self.register_buffer('frr', torch.tensor(float('nan')))  # the false-reject rate it was calibrated at
         self.register_buffer('pixel_ref', torch.tensor(1.))  # map value shown as 0.5 by `anomaly_map` (99.9 % of normal pixels)
+        self.register_buffer('fit_size', torch.zeros(0, dtype=torch.long))  # knn fitted on images resized to (h, w): inputs are scored at it
         self.out = MapOut()
+
+    def scored_size(self) -> tuple|None:
+        "The (h, w) inputs are resized to before scoring (a knn fitted on resized images), or None: their own size."
+        fs = getattr(self, 'fit_size', None)  # models pickled before it existed have none
+        return tuple(fs.tolist()) if fs is not None and fs.numel() else None
 
     @torch.no_grad()
     def raw(self, x:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "Image scores (B,) and raw anomaly maps (B, 1, H, W) at the input's resolution."
+        fs, hw = self.scored_size(), tuple(x.shape[-2:])
+        if fs is None or fs == hw: return self._raw(x)
+        s, m = self._raw(F.interpolate(x, size=fs, mode='bilinear', align_corners=False))  # the patch scale the bank was built at
+        return s, F.interpolate(m, size=hw, mode='bilinear', align_corners=False)
+
+    def _raw(self, x):
         H, W = x.shape[-2:]
         if self.method == 'learned':
             inter = self.net.body.forward_intermediates(x, indices=self.net.idx, intermediates_only=True)
@@ -392,7 +404,7 @@ def score_large(model:AnomalyModel, x:torch.Tensor, # one normalised image (1, 3
                ) -> tuple[float, torch.Tensor]:
     "Image score and anomaly map (H, W) of one image of any size, in overlapping bands (no seams, bounded memory)."
     H = x.shape[-2]
-    if H <= band + 2 * margin:
+    if H <= band + 2 * margin or model.scored_size() is not None:  # a resized input is small already
         s, m = model.raw(x)
         return float(s[0]), m[0, 0]
     rows = []

@@ -602,7 +602,9 @@ def _fit_normal(x, anomaly, arch, size, steps, weights, seed, kwargs) -> Anomaly
     "The anomaly detector `anomaly` fitted on the good images `x` (a batch)."
     if anomaly == 'learned': return fit_learned(x, arch, crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, seed=seed, **kwargs)
     from vatt.anomaly import encoder
-    return fit_knn(x, arch, net=encoder(arch, weights=weights) if weights else None, seed=seed, calibrate=True, **kwargs)
+    m = fit_knn(x, arch, net=encoder(arch, weights=weights) if weights else None, seed=seed, calibrate=True, **kwargs)
+    if size: m.fit_size = torch.tensor(tuple(size))  # every later input is scored at the patch scale of the bank
+    return m
 
 def _normal_dls(items, held_out, data) -> DataLoaders:
     "The good images as DataLoaders, the held-out ones the validation set: the Learner's data for the report."
@@ -658,8 +660,7 @@ def predict_anomaly(self:Learner, path, # a folder of images (searched recursive
     root = Path(path) if not isinstance(path, (list, tuple)) else None
     items = list(path) if root is None else sorted(q for q in root.rglob('*') if q.is_file() and q.suffix.lower() in _IMG_EXTS)
     if not items: raise VattError(f'no images under {path}')
-    rs = self.run_info.resize  # knn trained on resized images scores them resized the same way
-    scores = [score_large(m.eval(), _load([i], rs))[0] for i in items]
+    scores = [score_large(m.eval(), _load([i], None))[0] for i in items]
     thr = float(m.threshold)
     return pd.DataFrame({'file': [str(Path(i).relative_to(root)) if root else str(i) for i in items], 'score': scores,
                          'anomalous': [s > thr for s in scores]})
