@@ -1,4 +1,5 @@
-"""Anomaly maps from good images only (issue 17): vatt `learned` and `knn` beside anomalib's PatchCore and PaDiM.
+"""Anomaly maps from good images only (issue 17): vatt `learned` and `knn` beside anomalib's PatchCore and PaDiM, and
+vatt's supervised small-defect recipe as the ceiling.
 
 Data (`make_surfaces`, the real-surface photographs): the good images to learn from come from the *train* quarter of
 every photograph, the good images the threshold is calibrated on from the *valid* quarter, and the test images (good
@@ -15,6 +16,10 @@ its peak memory is its own; PatchCore and PaDiM run under `--anomalib-python`, a
 (`python -m venv ENV && ENV/bin/pip install torch==2.14.1 torchvision==0.29.1 anomalib -e .`). Every finished run is
 appended to the JSON file at once.
 
+The ceiling (`supervised`) is what labels buy: `train(..., masks='dataset')` with `DEFECT_RECIPE` from random weights
+on n_train / 4 images of each class (good and the three defect types, with masks) of the same train quarter, its
+validation images from the valid quarter; its image score is 1 - p(ok), its map the learned defect map.
+
     python bench/anomaly.py --size 288 384 --seeds 0 1 2 --methods knn learned patchcore padim --anomalib-python ENV/bin/python
     python bench/anomaly.py --table --out bench/anomaly_288.json   # BENCHMARKS.md's table: mean ± spread over the seeds
 """
@@ -24,6 +29,7 @@ import numpy as np, torch, torch.nn as nn
 
 TYPES = ('ok', 'scratch', 'crack', 'stain')
 ANOMALIB = ('patchcore', 'padim')
+METHODS = ('knn', 'learned', *ANOMALIB, 'supervised')  # supervised: the ceiling, trained on labelled defects with masks
 
 def data(root, size, n_train, n_val, n_test):
     "Good images to fit on (train quarter), good images for the threshold (valid quarter), test images (test quarter)."
@@ -71,6 +77,35 @@ def fit_anomalib(kind, x, arch, seed, bs=8, share=0.01):
     else: m.fit()
     return Anomalib(m.eval())
 
+class Supervised(Anomalib):
+    "vatt's small-defect recipe (issue 11: classes and masks) as an anomaly detector: score 1 - p(ok), map the learned defect map."
+    def __init__(self, learn):
+        super().__init__(learn.model)
+        self.ok = learn.dls.vocab.o2i['ok']
+    @torch.no_grad()
+    def raw(self, x):
+        from vatt.defects import defect_prob
+        logits, seg = self.model.eval()(x)
+        m = torch.nn.functional.interpolate(defect_prob(seg)[:, None], size=x.shape[-2:], mode='bilinear', align_corners=False)
+        return 1 - logits.float().softmax(1)[:, self.ok], m.float()
+
+def fit_supervised(a):
+    "The ceiling: `train(..., masks=...)` with DEFECT_RECIPE from random weights on labelled defects of the same quarters, at the same size."
+    from vatt.drawn import make_surfaces
+    from vatt.data import image_items
+    from vatt.defects import defect_dls
+    from vatt.learner import train, DEFECT_RECIPE
+    from fastai.data.transforms import FuncSplitter
+    size, tag = tuple(a.size), f'{a.size[0]}x{a.size[1]}'
+    tr = make_surfaces(Path(a.root)/f'sup_train_{tag}', n_per_class=a.n_train // 4, size=size, seed=0, split='train')
+    va = make_surfaces(Path(a.root)/f'sup_valid_{tag}', n_per_class=max(1, a.n_val // 4), size=size, seed=0, split='valid')
+    its = [*image_items(tr, verify=False)[0], *image_items(va, verify=False)[0]]
+    valid = {str(p) for p in image_items(va, verify=False)[0]}
+    dls = defect_dls(its, 'dataset', size, DEFECT_RECIPE.bs, splitter=FuncSplitter(lambda o: str(o) in valid), path=a.root)
+    R = DEFECT_RECIPE
+    learn = train(R.arch, data=dls, masks='dataset', pretrained=False, seed=a.seed, epochs=R.epochs, lr=R.lr, pool=R.pool, crop=R.crop)
+    return Supervised(learn)
+
 def one(a):
     "One (method, seed) run: fit, calibrate, score the test images; prints one JSON line."
     from vatt.anomaly import to_batch, fit_knn, fit_learned, calibrate, evaluate_anomaly
@@ -82,8 +117,9 @@ def one(a):
     if a.method == 'knn': m = fit_knn(x, a.arch, net=backbone(a.arch, x, a.seed), seed=a.seed, calibrate=False)
     elif a.method == 'learned': m = fit_learned(x, a.arch, crop=(a.crop, a.crop), steps=a.steps, bs=a.bs, seed=a.seed,
                                                 log=lambda s, l: print(f'step {s} loss {l:.3f}', flush=True))
+    elif a.method == 'supervised': m = fit_supervised(a)
     else: m = fit_anomalib(a.method, x, a.arch, a.seed)
-    calibrate(m, xv, frr=0.01)
+    calibrate(m, xv, frr=0.01)  # every method's threshold from the same good images of the valid quarter
     fit_s = time.time() - t0
     items, types = [p for p, _ in test], [c for _, c in test]
     masks = [read_mask(te/'masks'/c/p.name) for p, c in test]
@@ -94,6 +130,7 @@ def one(a):
     out = dict(method=a.method, seed=a.seed, size=a.size, arch=a.arch, n_train=len(train), n_val=len(val), n_test=len(items),
                fit_s=round(fit_s, 1), images_per_s=round(inf, 2), peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                threads=a.threads, steps=a.steps if a.method == 'learned' else None, metrics=res,
+               arch_used=a.arch if a.method != 'supervised' else 'DEFECT_RECIPE (resnet10t), labelled defects with masks',
                date=time.strftime('%Y-%m-%d'), load=round(__import__('os').getloadavg()[0], 1))
     print(json.dumps(out), flush=True)
     return out
@@ -118,13 +155,13 @@ def table(done):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--size', type=int, nargs=2, default=[288, 384], help='(height, width)')
-    p.add_argument('--methods', nargs='+', default=['knn', 'learned', *ANOMALIB], choices=['knn', 'learned', *ANOMALIB])
+    p.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
     p.add_argument('--method', default=None, help='(internal) one run in this process')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--arch', default='resnet18')
     p.add_argument('--n-train', type=int, default=200); p.add_argument('--n-val', type=int, default=40); p.add_argument('--n-test', type=int, default=30)
-    p.add_argument('--steps', type=int, default=300); p.add_argument('--bs', type=int, default=8); p.add_argument('--crop', type=int, default=128)
+    p.add_argument('--steps', type=int, default=600); p.add_argument('--bs', type=int, default=8); p.add_argument('--crop', type=int, default=128)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--anomalib-python', default=None, help="a Python with anomalib installed, for patchcore and padim (default: this one)")
     p.add_argument('--root', default='/tmp/vatt_bench_anomaly')

@@ -43,6 +43,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'vatt.anomaly.noise_shape': ('anomaly.html#noise_shape', 'vatt/anomaly.py'),
                               'vatt.anomaly.patch_features': ('anomaly.html#patch_features', 'vatt/anomaly.py'),
                               'vatt.anomaly.read_mvtec': ('anomaly.html#read_mvtec', 'vatt/anomaly.py'),
+                              'vatt.anomaly.score_images': ('anomaly.html#score_images', 'vatt/anomaly.py'),
                               'vatt.anomaly.score_large': ('anomaly.html#score_large', 'vatt/anomaly.py'),
                               'vatt.anomaly.split_normal': ('anomaly.html#split_normal', 'vatt/anomaly.py'),
                               'vatt.anomaly.synth_batch': ('anomaly.html#synth_batch', 'vatt/anomaly.py'),

@@ -20,8 +20,8 @@ from .defects import DefectNet, pixel_loss, defect_prob
 __all__ = ['SHAPES', 'FILLS', 'MIN_GOOD', 'to_batch', 'to_uint8', 'noise_shape', 'line_shape', 'blob_shape', 'draw_anomaly',
            'encoder', 'middle_stages', 'calibrate_bn', 'patch_features', 'greedy_coreset', 'nn_search', 'MapOut',
            'gaussian_blur', 'AnomalyModel', 'synth_batch', 'fit_knn', 'fit_learned', 'calibrate', 'split_normal',
-           'score_large', 'auroc', 'aupro', 'anomaly_metrics', 'is_mvtec', 'read_mvtec', 'mvtec_masks', 'anomaly_unit',
-           'AnomalyProbe', 'anomaly_map_of', 'is_anomaly_model', 'evaluate_anomaly']
+           'score_large', 'score_images', 'auroc', 'aupro', 'anomaly_metrics', 'is_mvtec', 'read_mvtec', 'mvtec_masks',
+           'anomaly_unit', 'AnomalyProbe', 'anomaly_map_of', 'is_anomaly_model', 'evaluate_anomaly']
 
 # %% ../nbs/04b_anomaly.ipynb #880417a6
 _MEAN, _STD = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
@@ -349,7 +349,7 @@ def fit_knn(x:torch.Tensor, # good images (B, 3, H, W), normalised
 # %% ../nbs/04b_anomaly.ipynb #e17b804d
 def fit_learned(x:torch.Tensor, # good images (B, 3, H, W), normalised
                 arch:str='resnet18', crop:tuple=(128, 128), # the encoder, and the (h, w) of the training crops
-                steps:int=300, bs:int=8, lr:float=2e-3, seed:int=0,
+                steps:int=600, bs:int=8, lr:float=2e-3, seed:int=0, # steps: see `ANOMALY_RECIPE`
                 shapes=tuple(SHAPES), fills=FILLS, # the synthetic families
                 log=None, # a callable taking (step, loss), e.g. print
                ) -> AnomalyModel:
@@ -416,6 +416,26 @@ def score_large(model:AnomalyModel, x:torch.Tensor, # one normalised image (1, 3
     if model.method == 'learned': s = F.avg_pool2d(F.avg_pool2d(m[None, None], 4), 5, 1, 2, count_include_pad=False).max()
     else: s = m.max()  # knn: the band maps' largest distance (the reweighting needs one pass)
     return float(s), m
+
+# %% ../nbs/04b_anomaly.ipynb #077cfe5e
+@torch.no_grad()
+def score_images(model:AnomalyModel, items:list, # images (files or arrays) of any sizes
+                 bs:int=8, # images per batch, where consecutive images share one size
+                 band:int=512, margin:int=128, # as `score_large`, for images too tall for one pass
+                ):
+    "Image score and anomaly map (H, W) of each image in turn, consecutive images of one size scored in batches."
+    fits = lambda x: x.shape[-2] <= band + 2 * margin or model.scored_size() is not None
+    batch = []
+    def flush():
+        s, m = model.raw(torch.cat(batch)); batch.clear()
+        return [(float(a), b[0]) for a, b in zip(s, m)]
+    with eval_mode(model):
+        for it in items:
+            x = to_batch([it])
+            if batch and (len(batch) == bs or x.shape != batch[0].shape or not fits(x)): yield from flush()
+            if fits(x): batch.append(x)
+            else: yield score_large(model, x, band, margin)
+        if batch: yield from flush()
 
 # %% ../nbs/04b_anomaly.ipynb #17574fb8
 def auroc(scores, labels) -> float:
@@ -542,10 +562,8 @@ def evaluate_anomaly(model:AnomalyModel, items:list, # test images (files)
                      masks:list|None=None, # bool (H, W) per image (None: no pixel metrics for it)
                      normal:str='good') -> dict:
     "The anomaly metrics overall and per defect type: {'all': {...}, '<type>': {...}}, images scored at their own size; `scores` and `maps` per image too."
-    scores, maps = [], []
-    for it in items:
-        s, m = score_large(model, to_batch([it]))
-        scores.append(s); maps.append(m.numpy())
+    scored = [(s, m.numpy()) for s, m in score_images(model, items)]
+    scores, maps = [s for s, _ in scored], [m for _, m in scored]
     y = np.array([t != normal for t in types])
     thr = None if torch.isnan(model.threshold) else float(model.threshold)
     def _metrics(sel):
