@@ -106,7 +106,7 @@ def table():
         v = sm.get(row, {}).get(f)
         if v is None: return '—'
         k = len(sm[row]['seeds'])
-        fmt = (lambda x: f'{x:.0f}') if f == 'train_s' else (lambda x: f'{x:.3f}')
+        fmt = (lambda x: f'{x:.0f}') if f in ('train_s', 'train_cpu_s') else (lambda x: f'{x:.3f}')
         return f"{fmt(v['mean'])} ± {fmt(v['sd'])} ({k})" if v['sd'] is not None else f'{fmt(v["mean"])} (1)'
     def goal(f):
         if f not in GOALS: return ''
