@@ -54,6 +54,7 @@ class Anomalib(nn.Module):
         super().__init__()
         self.model = model
         for k, v in dict(threshold=float('nan'), frr=float('nan'), pixel_ref=1.).items(): self.register_buffer(k, torch.tensor(v))
+    def scored_size(self): return None  # scored at the image's own size, as vatt's models without a fitted size
     @torch.no_grad()
     def raw(self, x):
         r = self.model.eval()(x)

@@ -417,7 +417,7 @@ def score_large(model:AnomalyModel, x:torch.Tensor, # one normalised image (1, 3
     else: s = m.max()  # knn: the band maps' largest distance (the reweighting needs one pass)
     return float(s), m
 
-# %% ../nbs/04b_anomaly.ipynb #077cfe5e
+# %% ../nbs/04b_anomaly.ipynb #a8490d60
 @torch.no_grad()
 def score_images(model:AnomalyModel, items:list, # images (files or arrays) of any sizes
                  bs:int=8, # images per batch, where consecutive images share one size

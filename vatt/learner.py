@@ -661,6 +661,7 @@ def predict_anomaly(self:Learner, path, # a folder of images (searched recursive
     root = Path(path) if not isinstance(path, (list, tuple)) else None
     items = list(path) if root is None else sorted(q for q in root.rglob('*') if q.is_file() and q.suffix.lower() in _IMG_EXTS)
     if not items: raise VattError(f'no images under {path}')
+    if m.scored_size() is None and self.run_info.resize: m.fit_size = torch.tensor(self.run_info.resize)  # a knn pickled before fit_size
     scores = [s for s, _ in score_images(m, items)]  # at each image's own size, same-size images batched
     thr = float(m.threshold)
     return pd.DataFrame({'file': [str(Path(i).relative_to(root)) if root else str(i) for i in items], 'score': scores,
