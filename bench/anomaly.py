@@ -22,6 +22,7 @@ validation images from the valid quarter; its image score is 1 - p(ok), its map 
 
     python bench/anomaly.py --size 288 384 --seeds 0 1 2 --methods knn learned patchcore padim --anomalib-python ENV/bin/python
     python bench/anomaly.py --table --out bench/anomaly_288.json   # BENCHMARKS.md's table: mean ± spread over the seeds
+    python bench/anomaly.py --split tune --n-test 20 --seeds 0 --methods learned --steps 600 --out /tmp/tune.json   # choosing settings
 """
 import argparse, json, resource, subprocess, sys, time
 from pathlib import Path
@@ -31,13 +32,15 @@ TYPES = ('ok', 'scratch', 'crack', 'stain')
 ANOMALIB = ('patchcore', 'padim')
 METHODS = ('knn', 'learned', *ANOMALIB, 'supervised')  # supervised: the ceiling, trained on labelled defects with masks
 
-def data(root, size, n_train, n_val, n_test):
-    "Good images to fit on (train quarter), good images for the threshold (valid quarter), test images (test quarter)."
+EVAL_SEED = dict(test=1, tune=2)  # the data seed of each set the methods are scored on
+
+def data(root, size, n_train, n_val, n_test, split='test'):
+    "Good images to fit on (train quarter), good images for the threshold (valid quarter), images to score (`split` quarter)."
     from vatt.drawn import make_surfaces
     tag = f'{size[0]}x{size[1]}'
     tr = make_surfaces(Path(root)/f'train_{tag}', n_per_class=n_train, size=size, seed=0, split='train', classes=('ok',))
     va = make_surfaces(Path(root)/f'valid_{tag}', n_per_class=n_val, size=size, seed=0, split='valid', classes=('ok',))
-    te = make_surfaces(Path(root)/f'test_{tag}', n_per_class=n_test, size=size, seed=1, split='test')
+    te = make_surfaces(Path(root)/f'{split}_{tag}', n_per_class=n_test, size=size, seed=EVAL_SEED[split], split=split)
     test = [(p, c) for c in TYPES for p in sorted((te/c).glob('*.png'))]
     return sorted((tr/'ok').glob('*.png')), sorted((va/'ok').glob('*.png')), test, te
 
@@ -103,16 +106,14 @@ def fit_supervised(a):
     its = [*image_items(tr, verify=False)[0], *image_items(va, verify=False)[0]]
     valid = {str(p) for p in image_items(va, verify=False)[0]}
     dls = defect_dls(its, 'dataset', size, DEFECT_RECIPE.bs, splitter=FuncSplitter(lambda o: str(o) in valid), path=a.root)
-    R = DEFECT_RECIPE
-    learn = train(R.arch, data=dls, masks='dataset', pretrained=False, seed=a.seed, epochs=R.epochs, lr=R.lr, pool=R.pool, crop=R.crop)
-    return Supervised(learn)
+    return Supervised(train(data=dls, masks='dataset', pretrained=False, seed=a.seed))  # every other setting: DEFECT_RECIPE's
 
 def one(a):
     "One (method, seed) run: fit, calibrate, score the test images; prints one JSON line."
     from vatt.anomaly import to_batch, fit_knn, fit_learned, calibrate, evaluate_anomaly
     from vatt.data import read_mask
     torch.set_num_threads(a.threads)
-    train, val, test, te = data(a.root, tuple(a.size), a.n_train, a.n_val, a.n_test)
+    train, val, test, te = data(a.root, tuple(a.size), a.n_train, a.n_val, a.n_test, a.split)
     x, xv = to_batch(train), to_batch(val)
     t0 = time.time()
     if a.method == 'knn': m = fit_knn(x, a.arch, net=backbone(a.arch, x, a.seed), seed=a.seed, calibrate=False)
@@ -128,7 +129,7 @@ def one(a):
     res = evaluate_anomaly(m, items, types, masks, normal='ok')
     inf = len(items) / (time.time() - t0)
     res.pop('scores'); res.pop('maps')
-    out = dict(method=a.method, seed=a.seed, size=a.size, arch=a.arch, n_train=len(train), n_val=len(val), n_test=len(items),
+    out = dict(method=a.method, seed=a.seed, size=a.size, split=a.split, arch=a.arch, n_train=len(train), n_val=len(val), n_test=len(items),
                fit_s=round(fit_s, 1), images_per_s=round(inf, 2), peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                threads=a.threads, steps=a.steps if a.method == 'learned' else None, metrics=res,
                arch_used=a.arch if a.method != 'supervised' else 'DEFECT_RECIPE (resnet10t), labelled defects with masks',
@@ -164,6 +165,7 @@ def main():
     p.add_argument('--n-train', type=int, default=200); p.add_argument('--n-val', type=int, default=40); p.add_argument('--n-test', type=int, default=30)
     p.add_argument('--steps', type=int, default=600); p.add_argument('--bs', type=int, default=8); p.add_argument('--crop', type=int, default=128)
     p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--split', default='test', choices=tuple(EVAL_SEED), help="score on the test quarter, or on the tuning quarter (to choose settings)")
     p.add_argument('--anomalib-python', default=None, help="a Python with anomalib installed, for patchcore and padim (default: this one)")
     p.add_argument('--root', default='/tmp/vatt_bench_anomaly')
     p.add_argument('--out', default='bench/anomaly.json')
@@ -173,14 +175,14 @@ def main():
     out = Path(a.out)
     done = json.loads(out.read_text()) if out.exists() else []
     if a.table: return print(table(done))
-    data(a.root, tuple(a.size), a.n_train, a.n_val, a.n_test)  # draw once, before the timed runs
+    data(a.root, tuple(a.size), a.n_train, a.n_val, a.n_test, a.split)  # draw once, before the timed runs
     for seed in a.seeds:
         for meth in a.methods:
-            if any(d['method'] == meth and d['seed'] == seed and d['size'] == a.size for d in done): continue
+            if any(d['method'] == meth and d['seed'] == seed and d['size'] == a.size and d.get('split', 'test') == a.split for d in done): continue
             py = a.anomalib_python if meth in ANOMALIB and a.anomalib_python else sys.executable
             args = [py, __file__, '--method', meth, '--seed', str(seed), '--size', *map(str, a.size),
                     '--arch', a.arch, '--n-train', str(a.n_train), '--n-val', str(a.n_val), '--n-test', str(a.n_test), '--steps', str(a.steps),
-                    '--bs', str(a.bs), '--crop', str(a.crop), '--threads', str(a.threads), '--root', a.root]
+                    '--bs', str(a.bs), '--crop', str(a.crop), '--threads', str(a.threads), '--root', a.root, '--split', a.split]
             r = subprocess.run(args, capture_output=True, text=True)
             print(r.stdout[-3000:], r.stderr[-3000:] if r.returncode else '', flush=True)
             line = [l for l in r.stdout.splitlines() if l.startswith('{')]

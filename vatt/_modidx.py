@@ -18,6 +18,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'vatt.anomaly._fill': ('anomaly.html#_fill', 'vatt/anomaly.py'),
                               'vatt.anomaly._grid': ('anomaly.html#_grid', 'vatt/anomaly.py'),
                               'vatt.anomaly._images': ('anomaly.html#_images', 'vatt/anomaly.py'),
+                              'vatt.anomaly._one_pass': ('anomaly.html#_one_pass', 'vatt/anomaly.py'),
                               'vatt.anomaly._regions': ('anomaly.html#_regions', 'vatt/anomaly.py'),
                               'vatt.anomaly.anomaly_map_of': ('anomaly.html#anomaly_map_of', 'vatt/anomaly.py'),
                               'vatt.anomaly.anomaly_metrics': ('anomaly.html#anomaly_metrics', 'vatt/anomaly.py'),

@@ -128,13 +128,12 @@ def make_mvtec_standin(root:str|Path, # folder to write; created
     root = Path(root); cat, drawn = root/category, root/'.drawn'
     tr = make_surfaces(drawn/'train', n_per_class=n_train, size=size, seed=seed, split='train', classes=('ok',))
     te = make_surfaces(drawn/'test', n_per_class=n_test, size=size, seed=seed + 1, split='test')
-    for src, dest in [(tr/'ok', cat/'train'/'good'), (te/'ok', cat/'test'/'good')] + [(te/t, cat/'test'/t) for t in ('scratch', 'crack', 'stain')]:
+    defects = ('scratch', 'crack', 'stain')
+    copies = [(tr/'ok', cat/'train'/'good', ''), (te/'ok', cat/'test'/'good', '')] + [(te/t, cat/'test'/t, '') for t in defects] + \
+             [(te/'masks'/t, cat/'ground_truth'/t, '_mask') for t in defects]
+    for src, dest, suffix in copies:
         dest.mkdir(parents=True, exist_ok=True)
-        for f in sorted(src.glob('*.png')):
-            shutil.copy(f, dest/f.name)
-            if src.parent == te and src.name != 'ok':
-                (cat/'ground_truth'/src.name).mkdir(parents=True, exist_ok=True)
-                shutil.copy(te/'masks'/src.name/f.name, cat/'ground_truth'/src.name/f'{f.stem}_mask.png')
+        for f in sorted(src.glob('*.png')): shutil.copy(f, dest/f'{f.stem}{suffix}.png')
     shutil.rmtree(drawn)
     return root
 

@@ -397,6 +397,10 @@ def split_normal(n:int, # number of good images
     return sorted(p[k:]), sorted(p[:k])
 
 # %% ../nbs/04b_anomaly.ipynb #395205d2
+def _one_pass(model, x, band, margin) -> bool:
+    "Whether `x` is scored in one pass: it fits one band with its margins, or the model resizes every input anyway."
+    return x.shape[-2] <= band + 2 * margin or model.scored_size() is not None
+
 @torch.no_grad()
 def score_large(model:AnomalyModel, x:torch.Tensor, # one normalised image (1, 3, H, W)
                 band:int=512, # rows per band (a multiple of 32)
@@ -404,7 +408,7 @@ def score_large(model:AnomalyModel, x:torch.Tensor, # one normalised image (1, 3
                ) -> tuple[float, torch.Tensor]:
     "Image score and anomaly map (H, W) of one image of any size, in overlapping bands (no seams, bounded memory)."
     H = x.shape[-2]
-    if H <= band + 2 * margin or model.scored_size() is not None:  # a resized input is small already
+    if _one_pass(model, x, band, margin):
         s, m = model.raw(x)
         return float(s[0]), m[0, 0]
     rows = []
@@ -424,7 +428,6 @@ def score_images(model:AnomalyModel, items:list, # images (files or arrays) of a
                  band:int=512, margin:int=128, # as `score_large`, for images too tall for one pass
                 ):
     "Image score and anomaly map (H, W) of each image in turn, consecutive images of one size scored in batches."
-    fits = lambda x: x.shape[-2] <= band + 2 * margin or model.scored_size() is not None
     batch = []
     def flush():
         s, m = model.raw(torch.cat(batch)); batch.clear()
@@ -432,8 +435,8 @@ def score_images(model:AnomalyModel, items:list, # images (files or arrays) of a
     with eval_mode(model):
         for it in items:
             x = to_batch([it])
-            if batch and (len(batch) == bs or x.shape != batch[0].shape or not fits(x)): yield from flush()
-            if fits(x): batch.append(x)
+            if batch and (len(batch) == bs or x.shape != batch[0].shape or not _one_pass(model, x, band, margin)): yield from flush()
+            if _one_pass(model, x, band, margin): batch.append(x)
             else: yield score_large(model, x, band, margin)
         if batch: yield from flush()
 
