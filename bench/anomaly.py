@@ -108,6 +108,10 @@ def fit_supervised(a):
     dls = defect_dls(its, 'dataset', size, DEFECT_RECIPE.bs, splitter=FuncSplitter(lambda o: str(o) in valid), path=a.root)
     return Supervised(train(data=dls, masks='dataset', pretrained=False, seed=a.seed))  # every other setting: DEFECT_RECIPE's
 
+def synthetic(a) -> dict:
+    "The synthetic families `learned` trains on: the library's defaults unless --fills / --soft are given (to compare them on the tuning quarter)."
+    return {**(dict(fills=tuple(a.fills)) if a.fills else {}), **(dict(soft=a.soft) if a.soft is not None else {})}
+
 def one(a):
     "One (method, seed) run: fit, calibrate, score the test images; prints one JSON line."
     from vatt.anomaly import to_batch, fit_knn, fit_learned, calibrate, evaluate_anomaly
@@ -117,7 +121,7 @@ def one(a):
     x, xv = to_batch(train), to_batch(val)
     t0 = time.time()
     if a.method == 'knn': m = fit_knn(x, a.arch, net=backbone(a.arch, x, a.seed), seed=a.seed, calibrate=False)
-    elif a.method == 'learned': m = fit_learned(x, a.arch, crop=(a.crop, a.crop), steps=a.steps, bs=a.bs, seed=a.seed,
+    elif a.method == 'learned': m = fit_learned(x, a.arch, crop=(a.crop, a.crop), steps=a.steps, bs=a.bs, seed=a.seed, **synthetic(a),
                                                 log=lambda s, l: print(f'step {s} loss {l:.3f}', flush=True))
     elif a.method == 'supervised': m = fit_supervised(a)
     else: m = fit_anomalib(a.method, x, a.arch, a.seed)
@@ -132,6 +136,7 @@ def one(a):
     out = dict(method=a.method, seed=a.seed, size=a.size, split=a.split, arch=a.arch, n_train=len(train), n_val=len(val), n_test=len(items),
                fit_s=round(fit_s, 1), images_per_s=round(inf, 2), peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                threads=a.threads, steps=a.steps if a.method == 'learned' else None, metrics=res,
+               synthetic=synthetic(a) or None if a.method == 'learned' else None,
                arch_used=a.arch if a.method != 'supervised' else 'DEFECT_RECIPE (resnet10t), labelled defects with masks',
                date=time.strftime('%Y-%m-%d'), load=round(__import__('os').getloadavg()[0], 1))
     print(json.dumps(out), flush=True)
@@ -164,6 +169,8 @@ def main():
     p.add_argument('--arch', default='resnet18')
     p.add_argument('--n-train', type=int, default=200); p.add_argument('--n-val', type=int, default=40); p.add_argument('--n-test', type=int, default=30)
     p.add_argument('--steps', type=int, default=600); p.add_argument('--bs', type=int, default=8); p.add_argument('--crop', type=int, default=128)
+    p.add_argument('--fills', nargs='+', default=None, help="learned: the fill families (default: the library's FILLS)")
+    p.add_argument('--soft', type=float, default=None, help="learned: share of anomalies with a soft rim (default: the library's)")
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--split', default='test', choices=tuple(EVAL_SEED), help="score on the test quarter, or on the tuning quarter (to choose settings)")
     p.add_argument('--anomalib-python', default=None, help="a Python with anomalib installed, for patchcore and padim (default: this one)")
@@ -182,7 +189,8 @@ def main():
             py = a.anomalib_python if meth in ANOMALIB and a.anomalib_python else sys.executable
             args = [py, __file__, '--method', meth, '--seed', str(seed), '--size', *map(str, a.size),
                     '--arch', a.arch, '--n-train', str(a.n_train), '--n-val', str(a.n_val), '--n-test', str(a.n_test), '--steps', str(a.steps),
-                    '--bs', str(a.bs), '--crop', str(a.crop), '--threads', str(a.threads), '--root', a.root, '--split', a.split]
+                    '--bs', str(a.bs), '--crop', str(a.crop), '--threads', str(a.threads), '--root', a.root, '--split', a.split,
+                    *(['--fills', *a.fills] if a.fills else []), *(['--soft', str(a.soft)] if a.soft is not None else [])]
             r = subprocess.run(args, capture_output=True, text=True)
             print(r.stdout[-3000:], r.stderr[-3000:] if r.returncode else '', flush=True)
             line = [l for l in r.stdout.splitlines() if l.startswith('{')]

@@ -1,6 +1,6 @@
 "Anomaly maps from good images only (vatt.anomaly, issue 17): masks, search, threshold, whole images, layout, metrics."
 import numpy as np, pytest, torch, torch.nn.functional as F, cv2
-from vatt.anomaly import (SHAPES, FILLS, draw_anomaly, nn_search, greedy_coreset, fit_knn, calibrate, AnomalyModel, score_large,
+from vatt.anomaly import (SHAPES, ALL_FILLS, draw_anomaly, nn_search, greedy_coreset, fit_knn, calibrate, AnomalyModel, score_large,
                           read_mvtec, mvtec_masks, is_mvtec, auroc, aupro, anomaly_metrics, split_normal, fit_learned)
 from vatt.defects import DefectNet
 from vatt.core import VattError
@@ -11,12 +11,13 @@ def _smooth(*shape, seed=0):
     return F.avg_pool2d(torch.randn(*shape, generator=g), 3, 1, 1) * 2
 
 @pytest.mark.parametrize('shape', list(SHAPES))
-@pytest.mark.parametrize('fill', list(FILLS))
-def test_synthetic_masks_exact(shape, fill):
+@pytest.mark.parametrize('fill', list(ALL_FILLS))
+@pytest.mark.parametrize('soft', [0., 1.])
+def test_synthetic_masks_exact(shape, fill, soft):
     g = torch.Generator().manual_seed(3)
     for _ in range(3):
         x, o = _smooth(3, 64, 64, seed=1)[0:3], _smooth(3, 64, 64, seed=2)
-        y, m = draw_anomaly(x, o, g, shapes=(shape,), fills=(fill,))
+        y, m = draw_anomaly(x, o, g, shapes=(shape,), fills=(fill,), soft=soft)
         assert m.any(), 'a draw must change something'
         assert torch.equal(m, (y != x).any(0)), 'the mask is exactly the changed pixels'
         assert torch.equal(y[:, ~m], x[:, ~m])

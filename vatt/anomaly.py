@@ -11,17 +11,17 @@ import math
 from pathlib import Path
 import numpy as np, torch, timm, torch.nn.functional as F
 from torch import nn
-from .core import VattError, eval_mode
+from .core import VattError, eval_mode, default_device
 from .data import open_rgb, read_mask, _IMG_EXTS
 from .cam import map_method, serves, HeadProbe, ANOMALY_HEAD
 from .defects import DefectNet, pixel_loss, defect_prob
 
 # %% auto #0
-__all__ = ['SHAPES', 'FILLS', 'MIN_GOOD', 'to_batch', 'to_uint8', 'noise_shape', 'line_shape', 'blob_shape', 'draw_anomaly',
-           'encoder', 'middle_stages', 'calibrate_bn', 'patch_features', 'greedy_coreset', 'nn_search', 'MapOut',
-           'gaussian_blur', 'AnomalyModel', 'synth_batch', 'fit_knn', 'fit_learned', 'calibrate', 'split_normal',
-           'score_large', 'score_images', 'auroc', 'aupro', 'anomaly_metrics', 'is_mvtec', 'read_mvtec', 'mvtec_masks',
-           'anomaly_unit', 'AnomalyProbe', 'anomaly_map_of', 'is_anomaly_model', 'evaluate_anomaly']
+__all__ = ['SHAPES', 'ALL_FILLS', 'FILLS', 'MIN_GOOD', 'to_batch', 'to_uint8', 'noise_shape', 'line_shape', 'blob_shape',
+           'draw_anomaly', 'encoder', 'middle_stages', 'calibrate_bn', 'patch_features', 'greedy_coreset', 'nn_search',
+           'MapOut', 'gaussian_blur', 'AnomalyModel', 'synth_batch', 'fit_knn', 'fit_learned', 'calibrate',
+           'split_normal', 'score_large', 'score_images', 'auroc', 'aupro', 'anomaly_metrics', 'is_mvtec', 'read_mvtec',
+           'mvtec_masks', 'anomaly_unit', 'AnomalyProbe', 'anomaly_map_of', 'is_anomaly_model', 'evaluate_anomaly']
 
 # %% ../nbs/04b_anomaly.ipynb #880417a6
 _MEAN, _STD = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
@@ -101,16 +101,28 @@ def _fill(kind, x, other, g):
     if kind == 'blur':
         k = 2 * int(torch.randint(2, 6, (), generator=g)) + 1
         return F.avg_pool2d(F.pad(x[None], (k // 2,) * 4, mode='replicate'), k, 1)[0]
-    raise VattError(f'unknown fill {kind!r}: use some of {FILLS}')
+    if kind == 'flat':  # one colour that hides the texture (dirt, paint, a stain): the image's mean, darker or lighter
+        shade = x.mean((-2, -1), keepdim=True) + (torch.rand((), generator=g) - 0.5) * 3 + (torch.rand(3, 1, 1, generator=g) - 0.5) * 0.4
+        return shade.expand_as(x)
+    raise VattError(f'unknown fill {kind!r}: use some of {ALL_FILLS}')
 
-FILLS = ('other', 'shift', 'recolour', 'blur')
+ALL_FILLS = ('other', 'shift', 'recolour', 'blur', 'flat')
+FILLS = ('other', 'shift', 'recolour', 'blur')  # the default families
 
 # %% ../nbs/04b_anomaly.ipynb #c9f2a4da
+def _soften(shape, g):
+    "The shape (H, W) as an opacity in [0, 1] that fades across its edge over 2-6 px (two box blurs of 3, 5 or 7 px)."
+    k = 2 * int(torch.randint(1, 4, (), generator=g)) + 1
+    a = shape.float()[None, None]
+    for _ in range(2): a = F.avg_pool2d(F.pad(a, (k // 2,) * 4, mode='replicate'), k, 1)
+    return a[0, 0]
+
 def draw_anomaly(x:torch.Tensor, # a normalised image (3, H, W)
                  other:torch.Tensor|None=None, # another good image of the same size (fill 'other'); default: x flipped
                  g:torch.Generator|None=None, # the random draw
                  shapes=tuple(SHAPES), fills=FILLS, # the families to draw from
                  opacity:tuple=(0.5, 1.0), # range of the fill's opacity
+                 soft:float=0., # share of anomalies with a soft rim (opacity fading out over a few pixels)
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     "Image `x` with one synthetic anomaly drawn on it, and its mask (H, W) bool: exactly the pixels that changed."
     g = g if g is not None else torch.Generator().manual_seed(int(torch.randint(0, 2 ** 31, ())))
@@ -120,7 +132,8 @@ def draw_anomaly(x:torch.Tensor, # a normalised image (3, H, W)
         shape = SHAPES[shapes[int(torch.randint(len(shapes), (), generator=g))]](hw, g)
         fill = _fill(fills[int(torch.randint(len(fills), (), generator=g))], x, other, g)
         beta = opacity[0] + (opacity[1] - opacity[0]) * float(torch.rand((), generator=g))
-        out = torch.where(shape, x + beta * (fill - x), x)
+        alpha = beta * (_soften(shape, g) if soft and torch.rand((), generator=g) < soft else shape.float())  # soft=0 draws no number: the same anomalies as without it
+        out = torch.where(alpha > 0, x + alpha * (fill - x), x)
         mask = (out != x).any(0)
         if mask.any(): return out, mask
     return x.clone(), torch.zeros(hw, dtype=torch.bool)
@@ -151,7 +164,8 @@ def calibrate_bn(model:nn.Module, x:torch.Tensor, # good images (B, 3, H, W)
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for m in bns: m.reset_running_stats(); m.momentum = None
     model.train()
-    for i in range(0, len(x), bs): model(x[i:i + bs])
+    dev = next(model.parameters()).device
+    for i in range(0, len(x), bs): model(x[i:i + bs].to(dev))
     return model.eval()
 
 def patch_features(model:nn.Module, x:torch.Tensor, # a normalised batch (B, 3, H, W)
@@ -247,7 +261,7 @@ class AnomalyModel(nn.Module):
     @torch.no_grad()
     def raw(self, x:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "Image scores (B,) and raw anomaly maps (B, 1, H, W) at the input's resolution."
-        fs, hw = self.scored_size(), tuple(x.shape[-2:])
+        fs, hw, x = self.scored_size(), tuple(x.shape[-2:]), x.to(self.threshold.device)  # on the model's device
         if fs is None or fs == hw: return self._raw(x)
         s, m = self._raw(F.interpolate(x, size=fs, mode='bilinear', align_corners=False))  # the patch scale the bank was built at
         return s, F.interpolate(m, size=hw, mode='bilinear', align_corners=False)
@@ -275,7 +289,7 @@ class AnomalyModel(nn.Module):
     def _reweighted(self, q, d, j, b:int=3):
         "PatchCore's image score: the largest patch distance, weighted by 1 - softmax over the nearest patch's bank neighbours."
         i = d.argmax(1)
-        r = torch.arange(len(q))
+        r = torch.arange(len(q), device=q.device)
         s_max, m_test, m_star = d[r, i], q[r, i], self.bank[j[r, i]]
         _, nb = nn_search(m_star, self.bank, k=min(b, len(self.bank)))
         dist = torch.cdist(m_test[:, None].float(), self.bank[nb].float())[:, 0]  # (B, b): the test patch to those neighbours
@@ -310,12 +324,12 @@ def _crops(x, n, size, g):
 # %% ../nbs/04b_anomaly.ipynb #e591aa2e
 def synth_batch(x:torch.Tensor, # clean crops (B, 3, h, w)
                 g:torch.Generator, p:float=0.5, # share of crops with an anomaly
-                shapes=tuple(SHAPES), fills=FILLS) -> tuple[torch.Tensor, torch.Tensor]:
+                shapes=tuple(SHAPES), fills=FILLS, soft:float=0.) -> tuple[torch.Tensor, torch.Tensor]:
     "A batch with synthetic anomalies on a share `p` of the crops, and the masks (B, h, w) as 0/1 floats."
     xs, ms = [], []
     for i in range(len(x)):
         if torch.rand((), generator=g) < p:
-            y, m = draw_anomaly(x[i], x[(i + 1) % len(x)], g, shapes, fills)
+            y, m = draw_anomaly(x[i], x[(i + 1) % len(x)], g, shapes, fills, soft=soft)
         else: y, m = x[i], torch.zeros(x.shape[-2:], dtype=torch.bool)
         xs.append(y); ms.append(m)
     return torch.stack(xs), torch.stack(ms).float()
@@ -333,38 +347,43 @@ def fit_knn(x:torch.Tensor, # good images (B, 3, H, W), normalised
             share:float=0.01, max_bank:int=20000, # coreset size: this share of the patches, at most `max_bank`
             candidates:int=100_000, # the coreset is chosen among at most this many patches drawn at random (bounds the fit time)
             bs:int=8, seed:int=0, calibrate:bool|None=None, # set BN statistics on `x` (default: when the encoder has random weights)
+            device=None, # where to fit (default: the GPU if there is one); `x` may stay on the CPU
            ) -> AnomalyModel:
     "A `knn` anomaly model: the coreset of the good images' patch features as the memory bank."
     _check_count(x, 'knn')
     torch.manual_seed(seed)
     if net is None: net, calibrate = encoder(arch), True if calibrate is None else calibrate
+    dev = torch.device(device) if device else default_device()
+    net.to(dev)
     if calibrate: calibrate_bn(net, x, bs)
     idx = middle_stages(net)
     with torch.no_grad(), eval_mode(net):
-        f = torch.cat([patch_features(net, x[i:i + bs], idx).permute(0, 2, 3, 1).flatten(0, 2) for i in range(0, len(x), bs)])
+        f = torch.cat([patch_features(net, x[i:i + bs].to(dev), idx).permute(0, 2, 3, 1).flatten(0, 2) for i in range(0, len(x), bs)])
     n = max(1, min(max_bank, int(round(share * len(f)))))
-    if len(f) > candidates: f = f[torch.randperm(len(f), generator=torch.Generator().manual_seed(seed))[:candidates]]
+    if len(f) > candidates: f = f[torch.randperm(len(f), generator=torch.Generator().manual_seed(seed))[:candidates].to(dev)]
     return AnomalyModel('knn', net, f[greedy_coreset(f, n, seed=seed)].clone(), idx).eval()
 
 # %% ../nbs/04b_anomaly.ipynb #e17b804d
 def fit_learned(x:torch.Tensor, # good images (B, 3, H, W), normalised
                 arch:str='resnet18', crop:tuple=(128, 128), # the encoder, and the (h, w) of the training crops
                 steps:int=600, bs:int=8, lr:float=2e-3, seed:int=0, # steps: see `ANOMALY_RECIPE`
-                shapes=tuple(SHAPES), fills=FILLS, # the synthetic families
+                shapes=tuple(SHAPES), fills=FILLS, soft:float=0., # the synthetic families, and the share with a soft rim
                 log=None, # a callable taking (step, loss), e.g. print
+                device=None, # where to train (default: the GPU if there is one); `x` may stay on the CPU
                ) -> AnomalyModel:
     "A `learned` anomaly model: a `DefectNet` decoder trained on crops of good images with synthetic anomalies."
     _check_count(x, 'learned')
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     crop = tuple(min(c, s) for c, s in zip(crop, x.shape[-2:]))
-    net = DefectNet(arch, n_classes=1, head='encoder', seg='binary')
+    dev = torch.device(device) if device else default_device()
+    net = DefectNet(arch, n_classes=1, head='encoder', seg='binary').to(dev)
     params = [p for n, p in net.named_parameters() if not n.startswith('body.fc') and not n.startswith('body.head')]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=max(steps, 10), pct_start=0.2)
     net.train()
     for step in range(steps):
-        xb, mb = synth_batch(_crops(x, bs, crop, g), g, shapes=shapes, fills=fills)
+        xb, mb = (t.to(dev) for t in synth_batch(_crops(x, bs, crop, g), g, shapes=shapes, fills=fills, soft=soft))
         inter = net.body.forward_intermediates(xb, indices=net.idx, intermediates_only=True)
         loss = pixel_loss(net.decoder(inter)[0], mb)
         opt.zero_grad(); loss.backward(); opt.step(); sched.step()
@@ -410,12 +429,12 @@ def score_large(model:AnomalyModel, x:torch.Tensor, # one normalised image (1, 3
     H = x.shape[-2]
     if _one_pass(model, x, band, margin):
         s, m = model.raw(x)
-        return float(s[0]), m[0, 0]
+        return float(s[0]), m[0, 0].cpu()
     rows = []
     for y0 in range(0, H, band):
         a, b = max(0, y0 - margin), min(H, y0 + band + margin)
         _, m = model.raw(x[..., a:b, :])
-        rows.append(m[0, 0, y0 - a:y0 - a + min(band, H - y0)])
+        rows.append(m[0, 0, y0 - a:y0 - a + min(band, H - y0)].cpu())
     m = torch.cat(rows)
     if model.method == 'learned': s = F.avg_pool2d(F.avg_pool2d(m[None, None], 4), 5, 1, 2, count_include_pad=False).max()
     else: s = m.max()  # knn: the band maps' largest distance (the reweighting needs one pass)
@@ -427,11 +446,11 @@ def score_images(model:AnomalyModel, items:list, # images (files or arrays) of a
                  bs:int=8, # images per batch, where consecutive images share one size
                  band:int=512, margin:int=128, # as `score_large`, for images too tall for one pass
                 ):
-    "Image score and anomaly map (H, W) of each image in turn, consecutive images of one size scored in batches."
+    "Image score and anomaly map (H, W, on the CPU) of each image in turn, consecutive images of one size scored in batches."
     batch = []
     def flush():
         s, m = model.raw(torch.cat(batch)); batch.clear()
-        return [(float(a), b[0]) for a, b in zip(s, m)]
+        return [(float(a), b[0].cpu()) for a, b in zip(s, m)]
     with eval_mode(model):
         for it in items:
             x = to_batch([it])

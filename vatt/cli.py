@@ -255,7 +255,8 @@ def predict_cmd(args, out:Path, learn=None) -> dict:
 COMMANDS = dict(demo=demo, train=train_cmd, explain=explain_cmd, predict=predict_cmd)
 
 # %% ../nbs/11_cli.ipynb #a17e2002
-from .anomaly import is_mvtec, is_anomaly_model, score_large, anomaly_unit, to_batch
+from .anomaly import is_mvtec, is_anomaly_model, anomaly_unit
+from .learner import anomaly_model
 from .report import anomaly_report
 from .data import read_mask
 
@@ -304,22 +305,21 @@ def anomaly_predict_cmd(args, out:Path, learn) -> dict:
     "`vatt predict MODEL PATH` for an anomaly model: `score` and `anomalous` per image (and, with --cam, one map overlay each)."
     import matplotlib.pyplot as plt
     from PIL import Image
-    df = learn.predict_anomaly(args.path)
+    m = anomaly_model(learn)
+    cam = Staged(args.cam, '--cam') if args.cam else None  # written whole, like the plain model's overlays
+    def overlay(f, amap):
+        im = Image.open(Path(args.path)/f).convert('RGB')
+        fig, ax = plt.subplots(figsize=(im.width / 100, im.height / 100), dpi=100)
+        ax.imshow(im); ax.imshow(anomaly_unit(amap, m.pixel_ref).numpy(), cmap='inferno', alpha=0.5, vmin=0, vmax=1); ax.axis('off')
+        name = Path(f) if Path(f).suffix.lower() == '.png' else Path(f + '.png')  # x.jpg and x.png give two overlays
+        dest = cam.out/name; dest.parent.mkdir(parents=True, exist_ok=True)
+        save_fig(fig, dest, close=True)
+    with cam or contextlib.nullcontext():
+        df = learn.predict_anomaly(args.path, each=overlay if cam else None)  # one pass: each image's score and its overlay
+        if cam: cam.commit()
     csv = Path(args.csv) if args.csv else out/'predictions.csv'
     csv.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(csv, index=False)
-    cam = Staged(args.cam, '--cam') if args.cam else None  # written whole, like the plain model's overlays
-    with cam or contextlib.nullcontext():
-        m = learn.model
-        for f in (df.file if cam else []):
-            im = Image.open(Path(args.path)/f).convert('RGB')
-            _, amap = score_large(m, to_batch([im]))
-            fig, ax = plt.subplots(figsize=(im.width / 100, im.height / 100), dpi=100)
-            ax.imshow(im); ax.imshow(anomaly_unit(amap, m.pixel_ref).numpy(), cmap='inferno', alpha=0.5, vmin=0, vmax=1); ax.axis('off')
-            name = Path(f) if Path(f).suffix.lower() == '.png' else Path(f + '.png')  # x.jpg and x.png give two overlays
-            dest = cam.out/name; dest.parent.mkdir(parents=True, exist_ok=True)
-            save_fig(fig, dest, close=True)
-        if cam: cam.commit()
     print(f"{len(df)} images: {int(df.anomalous.sum())} anomalous (score above {float(learn.model.threshold):.4g}); csv: {csv}")
     return dict(csv=str(csv), n=len(df), anomalous=int(df.anomalous.sum()))
 

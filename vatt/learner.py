@@ -24,7 +24,8 @@ from .defects import DefectNet, DefectLoss, MaskCrop, cls_accuracy, map_dice
 __all__ = ['POOLS', 'HEADS', 'PLAIN', 'DEFECT_RECIPE', 'ANOMALY_RECIPE', 'close_archs', 'check_arch', 'PretrainedUnavailable',
            'kaggle_weights', 'pretrained_source', 'History', 'input_size', 'fixed_input_size', 'check_input_size',
            'ChannelsFirst', 'channels_last_features', 'linear_head', 'RunInfo', 'make_learner', 'param_counts',
-           'stage_names', 'defect_learner', 'Recipe', 'train', 'load_model', 'normal_items', 'train_normal']
+           'stage_names', 'defect_learner', 'Recipe', 'train', 'load_model', 'normal_items', 'train_normal',
+           'anomaly_model']
 
 # %% ../nbs/05_learner.ipynb #11a57428
 def close_archs(name:str, n:int=6) -> list[str]:
@@ -527,6 +528,13 @@ def train(arch:str|None=None, data:str|Path|DataLoaders|None=None, # any timm mo
     return learn
 
 # %% ../nbs/05_learner.ipynb #44163302
+from .anomaly import AnomalyModel
+def _upgrade_anomaly(learn):
+    "A knn pickled before `fit_size` existed gets it from the run record: it scores every input at its training size."
+    m = next((mod for mod in learn.model.modules() if isinstance(mod, AnomalyModel)), None)
+    info = getattr(learn, 'run_info', None)
+    if m is not None and m.scored_size() is None and info is not None and info.resize: m.fit_size = torch.tensor(info.resize)
+
 def load_model(path:str|Path, # a model.pkl written by `learn.export` (vatt train / vatt demo)
                cpu:bool|None=None, # load on the CPU; default: when there is no GPU
               ) -> Learner:
@@ -543,12 +551,13 @@ def load_model(path:str|Path, # a model.pkl written by `learn.export` (vatt trai
     if not isinstance(learn, Learner) or not hasattr(learn, 'dls'):
         raise VattError(f'{path} holds a {type(learn).__name__}, not a Learner: give the model.pkl that vatt train or vatt demo wrote')
     if 'run_info' not in learn.__dict__ and 'vatt_info' in learn.__dict__: learn.run_info = RunInfo.from_dict(learn.__dict__.pop('vatt_info'))  # saved by an older vatt
+    _upgrade_anomaly(learn)
     warnings.warn(f'{path} is a Python pickle (fastai saves models so), which can run any code it holds: load only model files '
                   'that you or someone you trust wrote')
     return learn
 
 # %% ../nbs/05_learner.ipynb #a17e0002
-from .anomaly import (AnomalyModel, fit_knn, fit_learned, calibrate, split_normal, to_batch, is_mvtec, read_mvtec,
+from .anomaly import (fit_knn, fit_learned, calibrate, split_normal, to_batch, is_mvtec, read_mvtec,
                           score_images, MIN_GOOD)
 from .data import VattImage, OK_NAMES, _IMG_EXTS
 from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, IndexSplitter, Normalize, imagenet_stats
@@ -652,17 +661,29 @@ def _train_normal(arch, data, normal, anomaly, size, masks, seed, weights, valid
                         masks=masks, seed=0 if seed is None else seed, weights=weights, valid_pct=valid_pct)
 
 # %% ../nbs/05_learner.ipynb #c986d697
-@patch
-def predict_anomaly(self:Learner, path, # a folder of images (searched recursively) or a list of image files
-                   ) -> pd.DataFrame:
-    "One row per image: file, `score` (at the image's own resolution) and `anomalous` (score above the stored threshold)."
-    m = next((mod for mod in self.model.modules() if isinstance(mod, AnomalyModel)), None)
+def anomaly_model(learn:Learner) -> AnomalyModel:
+    "The `AnomalyModel` of `learn`, or a `VattError` for a classifier."
+    m = next((mod for mod in learn.model.modules() if isinstance(mod, AnomalyModel)), None)
     if m is None: raise VattError('this model is a classifier, not an anomaly model: use learn.predict_folder')
+    return m
+
+@patch
+def score_anomalies(self:Learner, path, # a folder of images (searched recursively) or a list of image files
+                   ):
+    "(file, score, anomaly map (H, W) on the CPU) per image, in turn: the map at the image's own resolution, same-size images batched."
+    m = anomaly_model(self)
     root = Path(path) if not isinstance(path, (list, tuple)) else None
     items = list(path) if root is None else sorted(q for q in root.rglob('*') if q.is_file() and q.suffix.lower() in _IMG_EXTS)
     if not items: raise VattError(f'no images under {path}')
-    if m.scored_size() is None and self.run_info.resize: m.fit_size = torch.tensor(self.run_info.resize)  # a knn pickled before fit_size
-    scores = [s for s, _ in score_images(m, items)]  # at each image's own size, same-size images batched
-    thr = float(m.threshold)
-    return pd.DataFrame({'file': [str(Path(i).relative_to(root)) if root else str(i) for i in items], 'score': scores,
-                         'anomalous': [s > thr for s in scores]})
+    for it, (s, amap) in zip(items, score_images(m, items)): yield str(Path(it).relative_to(root)) if root else str(it), s, amap
+
+@patch
+def predict_anomaly(self:Learner, path, # a folder of images (searched recursively) or a list of image files
+                    each=None, # called as each(file, map) for every image as it is scored (e.g. to save an overlay)
+                   ) -> pd.DataFrame:
+    "One row per image: file, `score` (at the image's own resolution) and `anomalous` (score above the stored threshold)."
+    thr, rows = float(anomaly_model(self).threshold), []
+    for f, s, amap in self.score_anomalies(path):  # each map is dropped once `each` has seen it: memory stays bounded
+        rows.append((f, s))
+        if each is not None: each(f, amap)
+    return pd.DataFrame({'file': [f for f, _ in rows], 'score': [s for _, s in rows], 'anomalous': [s > thr for _, s in rows]})

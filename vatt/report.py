@@ -19,14 +19,14 @@ from .learner import train, param_counts
 from .attention import has_attention, attention_method
 from .defects import has_decoder
 from .explain import plot_maps, plot_methods, attention_figure, SCORED_METHODS
-from .metrics import Localization, summarize, metric_table, rank_images, plot_best_worst, describe
+from .metrics import Localization, pointing_game, energy_pointing, summarize, metric_table, rank_images, plot_best_worst, describe
 from .evaluate import evaluate, verdict, anomaly_verdict, NOT_LEARNED_ADVICE, plot_curves, plot_confusion, plot_predictions, plot_top_losses
 
 # %% auto #0
 __all__ = ['REPORT_METHODS', 'SECTIONS', 'ANOMALY_ADVICE', 'is_report', 'Staged', 'Report', 'check_apart', 'Subject',
            'verdict_alarm', 'metrics_section', 'figures_section', 'where_section', 'scored', 'localization_section',
            'best_worst_section', 'alignment_section', 'report_model', 'train_report', 'explain_report',
-           'anomaly_section', 'anomaly_report']
+           'anomaly_pointing', 'anomaly_section', 'anomaly_report']
 
 # %% ../nbs/10_report.ipynb #4fe12ec8
 _CSS = '''body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -457,6 +457,24 @@ def _anomaly_figure(model, items, types, masks, scores, maps, n:int=6):
     for a in axs.flat: a.axis('off')
     return fig
 
+# %% ../nbs/10_report.ipynb #3070263d
+def anomaly_pointing(maps:list, # anomaly maps (H, W), raw or in [0, 1]
+                     masks:list, # bool masks (H, W) or None
+                     types:list, # each image's type
+                     ref=1., # the map value shown as 0.5 (`AnomalyModel.pixel_ref`)
+                     tol:float=4, # pixels the peak may lie outside the mask
+                    ) -> dict:
+    "The CAMs' pointing game and energy in the mask, of each anomaly map with a defect, averaged per type and over all."
+    import numpy as np
+    hits = {}
+    for m, mk, t in zip(maps, masks, types):
+        if mk is None or not np.asarray(mk).any(): continue
+        mt, kt = anomaly_unit(torch.as_tensor(m), ref)[None], torch.as_tensor(np.asarray(mk, bool))[None]
+        hits.setdefault(t, []).append((float(pointing_game(mt, kt, tol)[0]), float(energy_pointing(mt, kt)[0])))
+    mean = lambda v: dict(pointing=float(np.mean([p for p, _ in v])), energy=float(np.mean([e for _, e in v])))
+    return {'all': mean(sum(hits.values(), [])), **{t: mean(v) for t, v in hits.items()}} if hits else {}
+
+
 # %% ../nbs/10_report.ipynb #a7d4ee72
 ANOMALY_ADVICE = ("more good images, more training steps (the learned method), the other method (--anomaly knn or learned), "
                   "or pretrained weights for the encoder (--weights)")
@@ -467,9 +485,11 @@ def anomaly_section(rep:Report, learn:Learner, test) -> dict|None:
     items, types, masks = (list(v) for v in zip(*test))
     res = evaluate_anomaly(learn.model, items, types, masks, normal='good')
     scores, maps = res.pop('scores'), res.pop('maps')
+    for t, r in anomaly_pointing(maps, masks, types, learn.model.pixel_ref).items(): res[t].update(r)
     rep.section('Anomaly detection', 'Image AUROC, pixel AUROC and AUPRO (per-region overlap up to 30 % false-positive rate, '
                 "as MVTec AD defines it), each defect type against the good test images; 'all' pools them. "
-                'False-reject rate and recall at the stored threshold.')
+                'False-reject rate and recall at the stored threshold. Pointing game and energy in the mask of the anomaly map, '
+                'as for the CAMs: whether its peak, and how much of its mass, lands on the defect.')
     v = anomaly_verdict(scores, [t != 'good' for t in types])
     if v.kind == 'not learned': rep.alarm(f'This anomaly detector has not learned: {v.sentence}. Its maps say nothing about where the '
                                           f'defects are. To try: {ANOMALY_ADVICE}.')
