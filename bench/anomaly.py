@@ -14,7 +14,8 @@ the run's seed; `knn`, PatchCore and PaDiM all get it with its batch-norm statis
 encoder weights) and trains it. Each run (method, seed) is a subprocess so
 its peak memory is its own; PatchCore and PaDiM run under `--anomalib-python`, a Python with anomalib installed
 (`python -m venv ENV && ENV/bin/pip install torch==2.14.1 torchvision==0.29.1 anomalib -e .`). Every finished run is
-appended to the JSON file at once.
+appended to the JSON file at once. On a GPU machine (`bash bench/gpu.sh anomaly`) vatt's methods fit and score on the
+GPU; each run records its device.
 
 The ceiling (`supervised`) is what labels buy: `train(..., masks='dataset')` with `DEFECT_RECIPE` from random weights
 on n_train / 4 images of each class (good and the three defect types, with masks) of the same train quarter, its
@@ -60,7 +61,7 @@ class Anomalib(nn.Module):
     def scored_size(self): return None  # scored at the image's own size, as vatt's models without a fitted size
     @torch.no_grad()
     def raw(self, x):
-        r = self.model.eval()(x)
+        r = self.model.eval()(x.to(next(self.model.parameters()).device))
         return r.pred_score.reshape(-1).float(), r.anomaly_map.reshape(len(x), 1, *x.shape[-2:]).float()
 
 def fit_anomalib(kind, x, arch, seed, bs=8, share=0.01):
@@ -89,7 +90,7 @@ class Supervised(Anomalib):
     @torch.no_grad()
     def raw(self, x):
         from vatt.defects import defect_prob
-        logits, seg = self.model.eval()(x)
+        logits, seg = self.model.eval()(x.to(next(self.model.parameters()).device))
         m = torch.nn.functional.interpolate(defect_prob(seg)[:, None], size=x.shape[-2:], mode='bilinear', align_corners=False)
         return 1 - logits.float().softmax(1)[:, self.ok], m.float()
 
@@ -138,6 +139,7 @@ def one(a):
                threads=a.threads, steps=a.steps if a.method == 'learned' else None, metrics=res,
                synthetic=synthetic(a) or None if a.method == 'learned' else None,
                arch_used=a.arch if a.method != 'supervised' else 'DEFECT_RECIPE (resnet10t), labelled defects with masks',
+               device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
                date=time.strftime('%Y-%m-%d'), load=round(__import__('os').getloadavg()[0], 1))
     print(json.dumps(out), flush=True)
     return out
