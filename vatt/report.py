@@ -457,7 +457,7 @@ def _anomaly_figure(model, items, types, masks, scores, maps, n:int=6):
     for a in axs.flat: a.axis('off')
     return fig
 
-# %% ../nbs/10_report.ipynb #3070263d
+# %% ../nbs/10_report.ipynb #e7f4c4b2
 def anomaly_pointing(maps:list, # anomaly maps (H, W), raw or in [0, 1]
                      masks:list, # bool masks (H, W) or None
                      types:list, # each image's type
