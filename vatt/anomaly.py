@@ -558,7 +558,7 @@ def mvtec_masks(test:list) -> list:
 def anomaly_unit(m:torch.Tensor, ref:torch.Tensor|float) -> torch.Tensor:
     "Raw anomaly maps in [0, 1): m / (m + ref), 0.5 at the reference level."
     m = m.float().clamp(min=0)
-    return m / (m + ref)
+    return m / (m + (ref.to(m.device) if torch.is_tensor(ref) else ref))  # a model on the GPU, its maps on the CPU
 
 @serves(ANOMALY_HEAD)
 class AnomalyProbe(HeadProbe):
