@@ -22,6 +22,7 @@ on n_train / 4 images of each class (good and the three defect types, with masks
 validation images from the valid quarter; its image score is 1 - p(ok), its map the learned defect map.
 
     python bench/anomaly.py --size 288 384 --seeds 0 1 2 --methods knn learned patchcore padim --anomalib-python ENV/bin/python
+    python bench/anomaly.py --size 576 768 --seeds 0 1 2 --methods learned knn padim --anomalib-python ENV/bin/python --out bench/anomaly_576.json
     python bench/anomaly.py --table --out bench/anomaly_288.json   # BENCHMARKS.md's table: mean ± spread over the seeds
     python bench/anomaly.py --split tune --n-test 20 --seeds 0 --methods learned --steps 600 --out /tmp/tune.json   # choosing settings
 """
