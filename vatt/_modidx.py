@@ -32,6 +32,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'vatt.anomaly.draw_anomaly': ('anomaly.html#draw_anomaly', 'vatt/anomaly.py'),
                               'vatt.anomaly.encoder': ('anomaly.html#encoder', 'vatt/anomaly.py'),
                               'vatt.anomaly.evaluate_anomaly': ('anomaly.html#evaluate_anomaly', 'vatt/anomaly.py'),
+                              'vatt.anomaly.find_anomaly_model': ('anomaly.html#find_anomaly_model', 'vatt/anomaly.py'),
                               'vatt.anomaly.fit_knn': ('anomaly.html#fit_knn', 'vatt/anomaly.py'),
                               'vatt.anomaly.fit_learned': ('anomaly.html#fit_learned', 'vatt/anomaly.py'),
                               'vatt.anomaly.gaussian_blur': ('anomaly.html#gaussian_blur', 'vatt/anomaly.py'),

@@ -21,7 +21,8 @@ __all__ = ['SHAPES', 'ALL_FILLS', 'FILLS', 'MIN_GOOD', 'to_batch', 'to_uint8', '
            'draw_anomaly', 'encoder', 'middle_stages', 'calibrate_bn', 'patch_features', 'greedy_coreset', 'nn_search',
            'MapOut', 'gaussian_blur', 'AnomalyModel', 'synth_batch', 'fit_knn', 'fit_learned', 'calibrate',
            'split_normal', 'score_large', 'score_images', 'auroc', 'aupro', 'anomaly_metrics', 'is_mvtec', 'read_mvtec',
-           'mvtec_masks', 'anomaly_unit', 'AnomalyProbe', 'anomaly_map_of', 'is_anomaly_model', 'evaluate_anomaly']
+           'mvtec_masks', 'anomaly_unit', 'AnomalyProbe', 'anomaly_map_of', 'find_anomaly_model', 'is_anomaly_model',
+           'evaluate_anomaly']
 
 # %% ../nbs/04b_anomaly.ipynb #880417a6
 _MEAN, _STD = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
@@ -566,7 +567,7 @@ class AnomalyProbe(HeadProbe):
     missing = ("'anomaly_map' needs an anomaly model: train one on good images "
                "(train(path, normal=..., anomaly='learned'|'knn'), vatt train PATH --normal)")
     def head(self, model):
-        mod = next((m for m in model.modules() if isinstance(m, AnomalyModel)), None)
+        mod = find_anomaly_model(model)
         return None if mod is None else (mod.out, mod.method, mod)
 
 @map_method(ANOMALY_HEAD, name='anomaly_map')
@@ -575,9 +576,13 @@ def anomaly_map_of(out:torch.Tensor, # the raw anomaly map (B, 1, H, W)
     "The anomaly model's map (B, H, W) in [0, 1), 0.5 at its reference level."
     return anomaly_unit(out[:, 0], head.pixel_ref)
 
+def find_anomaly_model(model:nn.Module) -> AnomalyModel|None:
+    "The `AnomalyModel` that `model` is or holds, or None."
+    return next((m for m in model.modules() if isinstance(m, AnomalyModel)), None)
+
 def is_anomaly_model(model:nn.Module) -> bool:
     "Whether `model` is (or holds) an `AnomalyModel`."
-    return any(isinstance(m, AnomalyModel) for m in model.modules())
+    return find_anomaly_model(model) is not None
 
 # %% ../nbs/04b_anomaly.ipynb #8a7ad72e
 @torch.no_grad()

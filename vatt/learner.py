@@ -528,10 +528,10 @@ def train(arch:str|None=None, data:str|Path|DataLoaders|None=None, # any timm mo
     return learn
 
 # %% ../nbs/05_learner.ipynb #44163302
-from .anomaly import AnomalyModel
+from .anomaly import AnomalyModel, find_anomaly_model
 def _upgrade_anomaly(learn):
     "A knn pickled before `fit_size` existed gets it from the run record: it scores every input at its training size."
-    m = next((mod for mod in learn.model.modules() if isinstance(mod, AnomalyModel)), None)
+    m = find_anomaly_model(learn.model)
     info = getattr(learn, 'run_info', None)
     if m is not None and m.scored_size() is None and info is not None and info.resize: m.fit_size = torch.tensor(info.resize)
 
@@ -663,7 +663,7 @@ def _train_normal(arch, data, normal, anomaly, size, masks, seed, weights, valid
 # %% ../nbs/05_learner.ipynb #c986d697
 def anomaly_model(learn:Learner) -> AnomalyModel:
     "The `AnomalyModel` of `learn`, or a `VattError` for a classifier."
-    m = next((mod for mod in learn.model.modules() if isinstance(mod, AnomalyModel)), None)
+    m = find_anomaly_model(learn.model)
     if m is None: raise VattError('this model is a classifier, not an anomaly model: use learn.predict_folder')
     return m
 
