@@ -1,4 +1,4 @@
-"""Anomaly maps from good images only (issue 17): vatt `learned` and `knn` beside anomalib's PatchCore and PaDiM, and
+"""Anomaly maps from good images only (issue 17): vatt `learned`, `knn` and `both` beside anomalib's PatchCore and PaDiM, and
 vatt's supervised small-defect recipe as the ceiling.
 
 Data (`make_surfaces`, the real-surface photographs): the good images to learn from come from the *train* quarter of
@@ -11,7 +11,7 @@ the same 1 % coreset as vatt's `knn`.
 Same backbone weights: every method uses the resnet18 that `vatt.anomaly.encoder` builds from random weights under
 the run's seed; `knn`, PatchCore and PaDiM all get it with its batch-norm statistics set on the good training images
 (`calibrate_bn`, what `fit_knn` does); `learned` builds its `DefectNet` under the same seed (the same initial
-encoder weights) and trains it. Each run (method, seed) is a subprocess so
+encoder weights) and trains it; `both` fits the two (`fit_both`). Each run (method, seed) is a subprocess so
 its peak memory is its own; PatchCore and PaDiM run under `--anomalib-python`, a Python with anomalib installed
 (`python -m venv ENV && ENV/bin/pip install torch==2.14.1 torchvision==0.29.1 anomalib -e .`). Every finished run is
 appended to the JSON file at once. On a GPU machine (`bash bench/gpu.sh anomaly`) vatt's methods fit and score on the
@@ -23,6 +23,7 @@ validation images from the valid quarter; its image score is 1 - p(ok), its map 
 
     python bench/anomaly.py --size 288 384 --seeds 0 1 2 --methods knn learned patchcore padim --anomalib-python ENV/bin/python
     python bench/anomaly.py --size 576 768 --seeds 0 1 2 --methods learned knn padim --anomalib-python ENV/bin/python --out bench/anomaly_576.json
+    python bench/anomaly.py --seeds 0 1 2 --methods both --threads 1 --out bench/anomaly_288.json
     python bench/anomaly.py --table --out bench/anomaly_288.json   # BENCHMARKS.md's table: mean ± spread over the seeds
     python bench/anomaly.py --split tune --n-test 20 --seeds 0 --methods learned --steps 600 --out /tmp/tune.json   # choosing settings
 """
@@ -32,7 +33,7 @@ import numpy as np, torch, torch.nn as nn
 
 TYPES = ('ok', 'scratch', 'crack', 'stain')
 ANOMALIB = ('patchcore', 'padim')
-METHODS = ('knn', 'learned', *ANOMALIB, 'supervised')  # supervised: the ceiling, trained on labelled defects with masks
+METHODS = ('learned', 'both', 'knn', *ANOMALIB, 'supervised')  # supervised: the ceiling, trained on labelled defects with masks
 
 EVAL_SEED = dict(test=1, tune=2)  # the data seed of each set the methods are scored on
 
@@ -116,15 +117,15 @@ def synthetic(a) -> dict:
 
 def one(a):
     "One (method, seed) run: fit, calibrate, score the test images; prints one JSON line."
-    from vatt.anomaly import to_batch, fit_knn, fit_learned, calibrate, evaluate_anomaly
+    from vatt.anomaly import to_batch, fit_knn, fit_learned, fit_both, calibrate, evaluate_anomaly
     from vatt.data import read_mask
     torch.set_num_threads(a.threads)
     train, val, test, te = data(a.root, tuple(a.size), a.n_train, a.n_val, a.n_test, a.split)
     x, xv = to_batch(train), to_batch(val)
     t0 = time.time()
     if a.method == 'knn': m = fit_knn(x, a.arch, net=backbone(a.arch, x, a.seed), seed=a.seed, calibrate=False)
-    elif a.method == 'learned': m = fit_learned(x, a.arch, crop=(a.crop, a.crop), steps=a.steps, bs=a.bs, seed=a.seed, **synthetic(a),
-                                                log=lambda s, l: print(f'step {s} loss {l:.3f}', flush=True))
+    elif a.method in ('learned', 'both'): m = (fit_learned if a.method == 'learned' else fit_both)(
+        x, a.arch, crop=(a.crop, a.crop), steps=a.steps, bs=a.bs, seed=a.seed, **synthetic(a), log=lambda s, l: print(f'step {s} loss {l:.3f}', flush=True))
     elif a.method == 'supervised': m = fit_supervised(a)
     else: m = fit_anomalib(a.method, x, a.arch, a.seed)
     calibrate(m, xv, frr=0.01)  # every method's threshold from the same good images of the valid quarter
@@ -134,11 +135,13 @@ def one(a):
     t0 = time.time()
     res = evaluate_anomaly(m, items, types, masks, normal='ok')
     inf = len(items) / (time.time() - t0)
-    res.pop('scores'); res.pop('maps')
+    from vatt.report import anomaly_pointing
+    point = anomaly_pointing(res.pop('maps'), masks, types, float(m.pixel_ref))  # the CAMs' pointing game and energy, per type
+    res.pop('scores')
     out = dict(method=a.method, seed=a.seed, size=a.size, split=a.split, arch=a.arch, n_train=len(train), n_val=len(val), n_test=len(items),
                fit_s=round(fit_s, 1), images_per_s=round(inf, 2), peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-               threads=a.threads, steps=a.steps if a.method == 'learned' else None, metrics=res,
-               synthetic=synthetic(a) or None if a.method == 'learned' else None,
+               pointing=point, threads=a.threads, steps=a.steps if a.method in ('learned', 'both') else None, metrics=res,
+               synthetic=synthetic(a) or None if a.method in ('learned', 'both') else None,
                arch_used=a.arch if a.method != 'supervised' else 'DEFECT_RECIPE (resnet10t), labelled defects with masks',
                device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
                date=time.strftime('%Y-%m-%d'), load=round(__import__('os').getloadavg()[0], 1))
@@ -151,7 +154,7 @@ def table(done):
     rows = ['| method | image size | seeds | image AUROC | pixel AUROC | AUPRO | recall at 1 % FRR | fit s | images/s | peak MB |',
             '|---|---|---|---|---|---|---|---|---|---|']
     ms = lambda v: f'{np.mean(v):.3f} ± {np.std(v, ddof=1):.3f}' if len(v) > 1 else f'{v[0]:.3f}'
-    for (meth, size) in dict.fromkeys((d['method'], tuple(d['size'])) for d in done):
+    for (meth, size) in sorted(dict.fromkeys((d['method'], tuple(d['size'])) for d in done), key=lambda k: (k[1], METHODS.index(k[0]))):
         ds = [d for d in done if d['method'] == meth and tuple(d['size']) == size]
         for t in ('all', *TYPES[1:]):
             v = {k: [d['metrics'][t].get(k, float('nan')) for d in ds] for k in (*keys, 'recall')}

@@ -7,7 +7,7 @@
 #   bash bench/gpu.sh cam            # issue 3: bench/cam_speed.py (resnet50, convnext_tiny, coatnet_0_rw_224 at 224)
 #   bash bench/gpu.sh localization   # issue 5: bench/localization.py (768x512, defects < 1 %; goal pointing >= 0.9)
 #   bash bench/gpu.sh tutorials      # issue 6: the tutorials under nbdev-test --flags cuda (fp16, to_parallel), timed
-#   bash bench/gpu.sh anomaly        # issue 17: bench/anomaly.py, learned and knn at 384x288, fitted and scored on the GPU
+#   bash bench/gpu.sh anomaly        # issue 17: bench/anomaly.py, learned, knn and both at 384x288, fitted and scored on the GPU
 #   QUICK=1 bash bench/gpu.sh all    # every part with --quick on the CPU: checks this script, measures nothing
 #   VATT_SCALE=full bash bench/gpu.sh tutorials   # the tutorials' full settings (stand-in data where the real is absent)
 #
@@ -71,7 +71,7 @@ case ${1:-} in
   localization) part localization python3 bench/localization.py $quick || rc=1 ;;
   tutorials)    part tutorials tutorials || rc=1 ;;
   anomaly)      if [ -n "$quick" ]; then a=(--size 96 128 --n-train 10 --n-val 4 --n-test 3 --steps 5); else a=(--size 288 384); fi
-                part anomaly python3 bench/anomaly.py "${a[@]}" --seeds 0 --methods learned knn --threads 4 \
+                part anomaly python3 bench/anomaly.py "${a[@]}" --seeds 0 --methods learned knn both --threads 4 \
                   --root /tmp/vatt_gpu_anomaly --out "$out/anomaly_runs.json" || rc=1 ;;
   all)          for p in train cam localization tutorials anomaly; do bash "$0" "$p" || rc=1; done ;;
   *) echo "usage: bash bench/gpu.sh train|cam|localization|tutorials|anomaly|all  (QUICK=1: --quick on the CPU)"; exit 2 ;;

@@ -61,11 +61,12 @@ def test_threshold_normal_below_defect_above():
     iy, ix = divmod(int(amap[1, 0].argmax()), 64)
     assert 12 <= iy < 44 and 12 <= ix < 44, 'the map peaks at the drawn defect'
 
-@pytest.mark.parametrize('method', ['knn', 'learned'])
+@pytest.mark.parametrize('method', ['knn', 'learned', 'both'])
 def test_whole_image_equals_crops_away_from_borders(method):
     torch.manual_seed(0)
-    if method == 'knn': m = fit_knn(_smooth(2, 3, 96, 96, seed=5), 'resnet18', share=0.05)
-    else: m = AnomalyModel('learned', DefectNet('resnet18', n_classes=1, head='encoder', seg='binary').eval()).eval()
+    knn = lambda: fit_knn(_smooth(2, 3, 96, 96, seed=5), 'resnet18', share=0.05)
+    learned = lambda: AnomalyModel('learned', DefectNet('resnet18', n_classes=1, head='encoder', seg='binary').eval()).eval()
+    m = dict(knn=knn, learned=learned, both=lambda: AnomalyModel('both', torch.nn.ModuleList([learned(), knn()])).eval())[method]()
     big = _smooth(1, 3, 768, 1024, seed=6)
     _, whole = m.raw(big)
     assert whole.shape == (1, 1, 768, 1024)

@@ -1,5 +1,5 @@
 """Anomaly maps from good images only: synthetic anomalies with exact masks, a decoder trained on them (`learned`),
-a PatchCore-style memory bank of normal patches (`knn`), a threshold calibrated on held-out good images, whole
+a PatchCore-style memory bank of normal patches (`knn`), both together (`both`), a threshold calibrated on held-out good images, whole
 images scored at their own resolution, the anomaly field's metrics (image and pixel AUROC, AUPRO), the MVTec AD
 layout, and the anomaly map as one more method of the maps engine."""
 
@@ -17,12 +17,12 @@ from .cam import map_method, serves, HeadProbe, ANOMALY_HEAD
 from .defects import DefectNet, pixel_loss, defect_prob
 
 # %% auto #0
-__all__ = ['SHAPES', 'ALL_FILLS', 'FILLS', 'MIN_GOOD', 'to_batch', 'to_uint8', 'noise_shape', 'line_shape', 'blob_shape',
-           'draw_anomaly', 'encoder', 'middle_stages', 'calibrate_bn', 'patch_features', 'greedy_coreset', 'nn_search',
-           'MapOut', 'gaussian_blur', 'AnomalyModel', 'synth_batch', 'fit_knn', 'fit_learned', 'calibrate',
+__all__ = ['SHAPES', 'ALL_FILLS', 'FILLS', 'ANOMALY_METHODS', 'MIN_GOOD', 'to_batch', 'to_uint8', 'noise_shape', 'line_shape',
+           'blob_shape', 'draw_anomaly', 'encoder', 'middle_stages', 'calibrate_bn', 'patch_features', 'greedy_coreset',
+           'nn_search', 'MapOut', 'gaussian_blur', 'AnomalyModel', 'synth_batch', 'fit_knn', 'fit_learned', 'calibrate',
            'split_normal', 'score_large', 'score_images', 'auroc', 'aupro', 'anomaly_metrics', 'is_mvtec', 'read_mvtec',
            'mvtec_masks', 'anomaly_unit', 'AnomalyProbe', 'anomaly_map_of', 'find_anomaly_model', 'is_anomaly_model',
-           'evaluate_anomaly']
+           'fit_both', 'evaluate_anomaly']
 
 # %% ../nbs/04b_anomaly.ipynb #880417a6
 _MEAN, _STD = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
@@ -234,19 +234,21 @@ def gaussian_blur(m:torch.Tensor, sigma:float=4.) -> torch.Tensor:
     return F.conv2d(F.pad(m, (0, 0, r, r), mode='reflect'), k.view(1, 1, -1, 1))
 
 # %% ../nbs/04b_anomaly.ipynb #9831d51e
+ANOMALY_METHODS = ('learned', 'knn', 'both')
+
 class AnomalyModel(nn.Module):
     "An anomaly detector trained on good images: forward gives (logits (B, 2), anomaly map (B, 1, H, W))."
     no_class_maps = ("an anomaly model has none: its map method is 'anomaly_map' (learn.explain(items, 'anomaly_map'), "
                      "learn.get_maps(methods=['anomaly_map']))")  # what the engine says when CAMs or attention are asked of it
     channels_last = True  # learned: inputs in channels-last layout, which the CPU's convolutions run faster (bench/anomaly_speed.py)
-    def __init__(self, method:str, # 'learned' or 'knn'
-                 net:nn.Module, # `DefectNet` (learned) or a timm encoder (knn)
+    def __init__(self, method:str, # 'learned', 'knn' or 'both'
+                 net:nn.Module, # `DefectNet` (learned), a timm encoder (knn), or the two models (both, see `fit_both`)
                  bank:torch.Tensor|None=None, # knn: the memory bank (N, C)
                  idx:list|None=None, # knn: the stages read
                  sigma:float=4., # knn: blur of the map, in pixels
                 ):
         super().__init__()
-        if method not in ('learned', 'knn'): raise VattError(f"anomaly method {method!r}: use 'learned' or 'knn'")
+        if method not in ANOMALY_METHODS: raise VattError(f"anomaly method {method!r}: use one of {', '.join(map(repr, ANOMALY_METHODS))}")
         self.method, self.net, self.idx, self.sigma = method, net, idx, sigma
         self.register_buffer('bank', bank if bank is not None else torch.zeros(0))
         self.register_buffer('threshold', torch.tensor(float('nan')))  # image score above which an image is anomalous
@@ -270,6 +272,7 @@ class AnomalyModel(nn.Module):
 
     def _raw(self, x):
         H, W = x.shape[-2:]
+        if self.method == 'both': return self.combine(*(part.raw(x) for part in self.net))
         if self.method == 'learned':
             if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
             inter = self.net.body.forward_intermediates(x, indices=self.net.idx, intermediates_only=True)
@@ -288,6 +291,11 @@ class AnomalyModel(nn.Module):
         m = F.pad(m, (0, max(0, W - m.shape[-1]), 0, max(0, H - m.shape[-2])), mode='replicate')[..., :H, :W]
         if self.method == 'knn' and self.sigma: m = gaussian_blur(m, self.sigma)
         return score, m
+
+    def combine(self, learned:tuple, knn:tuple) -> tuple:
+        "both: its parts' (score, map) as one: the learned part's score, and the sum of the two maps, each in [0, 1) at its own reference level."
+        (s, ml), (_, mk) = learned, knn
+        return s, anomaly_unit(ml, self.net[0].pixel_ref) + anomaly_unit(mk, self.net[1].pixel_ref)
 
     def _reweighted(self, q, d, j, b:int=3):
         "PatchCore's image score: the largest patch distance, weighted by 1 - softmax over the nearest patch's bank neighbours."
@@ -338,7 +346,7 @@ def synth_batch(x:torch.Tensor, # clean crops (B, 3, h, w)
     return torch.stack(xs), torch.stack(ms).float()
 
 # %% ../nbs/04b_anomaly.ipynb #5c7fcf6f
-MIN_GOOD = dict(learned=4, knn=2)  # fewest good images each method trains on (plus those kept for the threshold)
+MIN_GOOD = dict(learned=4, knn=2, both=4)  # fewest good images each method trains on (plus those kept for the threshold)
 
 def _check_count(x, method):
     if len(x) < MIN_GOOD[method]:
@@ -401,6 +409,8 @@ def calibrate(model:AnomalyModel, x:torch.Tensor, # held-out good images (B, 3, 
     "Set `model.threshold` to the (1 - `frr`) quantile of the scores of the good images `x`, and `pixel_ref`."
     if len(x) == 0: raise VattError('no held-out good images to calibrate the threshold on: give more good images')
     if not 0 <= frr < 1: raise VattError(f'false-reject rate {frr}: give a share in [0, 1), e.g. 0.01')
+    if model.method == 'both':  # each part's reference level first: the combined map is made of them
+        for part in model.net: calibrate(part, x, frr, bs)
     with eval_mode(model):
         scores, maps = zip(*[model.raw(x[i:i + bs]) for i in range(0, len(x), bs)])
     s = torch.cat(scores)
@@ -430,6 +440,7 @@ def score_large(model:AnomalyModel, x:torch.Tensor, # one normalised image (1, 3
                ) -> tuple[float, torch.Tensor]:
     "Image score and anomaly map (H, W) of one image of any size, in overlapping bands (no seams, bounded memory)."
     H = x.shape[-2]
+    if model.method == 'both': return model.combine(*(score_large(part, x, band, margin) for part in model.net))
     if _one_pass(model, x, band, margin):
         s, m = model.raw(x)
         return float(s[0]), m[0, 0].cpu()
@@ -565,7 +576,7 @@ def anomaly_unit(m:torch.Tensor, ref:torch.Tensor|float) -> torch.Tensor:
 class AnomalyProbe(HeadProbe):
     "The engine's part for `anomaly_map`: the anomaly model's map in the forward pass, scaled to [0, 1)."
     missing = ("'anomaly_map' needs an anomaly model: train one on good images "
-               "(train(path, normal=..., anomaly='learned'|'knn'), vatt train PATH --normal)")
+               "(train(path, normal=..., anomaly='learned'|'knn'|'both'), vatt train PATH --normal)")
     def head(self, model):
         mod = find_anomaly_model(model)
         return None if mod is None else (mod.out, mod.method, mod)
@@ -583,6 +594,19 @@ def find_anomaly_model(model:nn.Module) -> AnomalyModel|None:
 def is_anomaly_model(model:nn.Module) -> bool:
     "Whether `model` is (or holds) an `AnomalyModel`."
     return find_anomaly_model(model) is not None
+
+# %% ../nbs/04b_anomaly.ipynb #b0a7c1d3
+def fit_both(x:torch.Tensor, # good images (B, 3, H, W), normalised
+             arch:str='resnet18', # the encoder of both parts
+             net:nn.Module|None=None, # the knn part's encoder (e.g. pretrained); default: `arch` from random weights
+             seed:int=0, device=None, # as `fit_learned` and `fit_knn`
+             **kwargs, # to `fit_learned` (crop, steps, ...)
+            ) -> AnomalyModel:
+    "A `both` anomaly model: a `learned` and a `knn` model fitted on the same good images (calibrate it, which calibrates both)."
+    _check_count(x, 'both')
+    learned = fit_learned(x, arch, seed=seed, device=device, **kwargs)
+    knn = fit_knn(x, arch, net=net, seed=seed, device=device)
+    return AnomalyModel('both', nn.ModuleList([learned, knn])).eval()
 
 # %% ../nbs/04b_anomaly.ipynb #8a7ad72e
 @torch.no_grad()

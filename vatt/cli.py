@@ -54,7 +54,7 @@ def _demo_args(sub):
     d.add_argument('--pass-share', type=float, default=None, help='share of "pass" images, e.g. 0.02')
     d.add_argument('--seed', type=int, default=0)
     d.add_argument('--normal', action='store_true', help='train on good surfaces only (an anomaly detector) and report on defects with their masks')
-    d.add_argument('--anomaly', choices=('learned', 'knn'), default=None, help="with --normal: 'learned' (default) or 'knn'")
+    d.add_argument('--anomaly', choices=('learned', 'knn', 'both'), default=None, help="with --normal: 'learned' (default), 'knn' or 'both'")
 
 # %% ../nbs/11_cli.ipynb #efdd1208
 def _train_args(sub):
@@ -72,8 +72,8 @@ def _train_args(sub):
     t.add_argument('--weights', type=Path, default=None, help='a local pretrained weights file (.safetensors/.pth)')
     t.add_argument('--normal', nargs='?', const=True, default=None, metavar='CLASS', help='train on good images only (an anomaly detector): '
                    'the class folder CLASS (default: the one named ok/good/pass), or every image of PATH; an MVTec AD category is read as it is')
-    t.add_argument('--anomaly', choices=('learned', 'knn'), default=None, help="the anomaly detector: 'learned' (default: a decoder trained "
-                   "on synthetic anomalies) or 'knn' (a PatchCore-style memory bank)")
+    t.add_argument('--anomaly', choices=('learned', 'knn', 'both'), default=None, help="the anomaly detector: 'learned' (default: a decoder trained "
+                   "on synthetic anomalies), 'knn' (a PatchCore-style memory bank) or 'both' (the learned score, both maps summed)")
 
 # %% ../nbs/11_cli.ipynb #52f53baa
 def _explain_args(sub):
@@ -277,7 +277,7 @@ def _anomaly_summary(res):
 
 # %% ../nbs/11_cli.ipynb #fe0f44c2
 def anomaly_train_cmd(args, out:Path) -> dict:
-    "`vatt train PATH --normal [CLASS] --anomaly learned|knn`: an anomaly detector from good images only, and its report."
+    "`vatt train PATH --normal [CLASS] --anomaly learned|knn|both`: an anomaly detector from good images only, and its report."
     anomaly = args.anomaly or ANOMALY_RECIPE.anomaly
     print(f"training a {anomaly} anomaly detector on the good images of {args.path}" + (' (MVTec AD layout)' if is_mvtec(args.path) else ''))
     res = anomaly_report(args.path, out, title=f'vatt train: {args.path} (good images only)', normal=True if args.normal in (None, True) else args.normal,
@@ -296,7 +296,7 @@ def anomaly_demo(args, out:Path) -> dict:
     print(f'generating {n} good real-surface images ({wxh(size)}) to train on, and a test set with defects from the other half of the photographs')
     res = anomaly_report(lambda folder: make_surfaces(folder/'data', n_per_class=n, size=size, seed=seed, classes=('ok',)), out, test=test,
                          title='vatt demo: real surfaces, trained on good images only', normal='ok', anomaly=anomaly, arch=args.arch or d.arch,
-                         seed=seed, **(dict(size=d.crop, steps=d.steps) if anomaly == 'learned' else {}))
+                         seed=seed, **(dict(size=d.crop, steps=d.steps) if anomaly != 'knn' else {}))
     _anomaly_summary(res)
     return res
 

@@ -421,7 +421,7 @@ class Recipe:
     pool:str|None='avg' # global pooling: 'avg', or 'max' for small defects in large images
     crop:tuple|None=None # (height, width) of the training crops (mask-aware with masks); None: whole images
     head:str='linear' # 'linear' or 'fastai'; a `DefectNet`'s 'fused' or 'encoder'; 'anomaly'
-    anomaly:str|None=None # an anomaly detector's method: 'learned' or 'knn'
+    anomaly:str|None=None # an anomaly detector's method: 'learned', 'knn' or 'both'
     steps:int|None=None # an anomaly detector's optimiser steps
 
     def but(self, **kw) -> Recipe:
@@ -557,8 +557,8 @@ def load_model(path:str|Path, # a model.pkl written by `learn.export` (vatt trai
     return learn
 
 # %% ../nbs/05_learner.ipynb #a17e0002
-from .anomaly import (fit_knn, fit_learned, calibrate, split_normal, to_batch, is_mvtec, read_mvtec,
-                          score_images, MIN_GOOD)
+from .anomaly import (fit_knn, fit_learned, fit_both, calibrate, split_normal, to_batch, is_mvtec, read_mvtec,
+                          score_images, MIN_GOOD, ANOMALY_METHODS)
 from .data import VattImage, OK_NAMES, _IMG_EXTS
 from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, IndexSplitter, Normalize, imagenet_stats
 import numpy as np, pandas as pd, time as _time
@@ -603,15 +603,17 @@ def _load(items, size):
 # %% ../nbs/05_learner.ipynb #80cd633a
 def _check_normal(data, anomaly, masks):
     "A `VattError` for what normal-only training cannot use."
-    if anomaly not in ('learned', 'knn'): raise VattError(f"anomaly={anomaly!r}: use 'learned' or 'knn'")
+    if anomaly not in ANOMALY_METHODS: raise VattError(f"anomaly={anomaly!r}: use one of {', '.join(map(repr, ANOMALY_METHODS))}")
     if masks is not None: raise VattError('masks are not used when training on good images only (nothing defective is read for training); '
                                           'give them to the report instead: vatt explain MODEL PATH --masks DIR, or an MVTec AD ground_truth/ folder')
     if data is None: raise VattError('no data: give a folder of good images (or of class folders, with normal=CLASS)')
 
 def _fit_normal(x, anomaly, arch, size, steps, weights, seed, kwargs) -> AnomalyModel:
     "The anomaly detector `anomaly` fitted on the good images `x` (a batch)."
-    if anomaly == 'learned': return fit_learned(x, arch, crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, seed=seed, **kwargs)
     from vatt.anomaly import encoder
+    if anomaly == 'learned': return fit_learned(x, arch, crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, seed=seed, **kwargs)
+    if anomaly == 'both': return fit_both(x, arch, net=encoder(arch, weights=weights) if weights else None, seed=seed,
+                                          crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, **kwargs)
     m = fit_knn(x, arch, net=encoder(arch, weights=weights) if weights else None, seed=seed, calibrate=True, **kwargs)
     if size: m.fit_size = torch.tensor(tuple(size))  # every later input is scored at the patch scale of the bank
     return m
@@ -626,19 +628,19 @@ def _normal_info(m, arch, weights, anomaly, normal, frr, tr, ho, fit_s, x, size,
     "The record of a normal-only training run."
     return RunInfo(arch, weights is not None, str(weights) if weights else 'random (normal-only training)', 'anomaly', None, kind='anomaly',
                    anomaly=anomaly, normal=str(normal), threshold=float(m.threshold), false_reject_rate=frr, n_train=len(tr), n_held_out=len(ho),
-                   fit_seconds=round(fit_s, 1), input_size=tuple(x.shape[-2:]), crop=list(size or ANOMALY_RECIPE.crop) if anomaly == 'learned' else None,
+                   fit_seconds=round(fit_s, 1), input_size=tuple(x.shape[-2:]), crop=list(size or ANOMALY_RECIPE.crop) if anomaly != 'knn' else None,
                    resize=list(size) if anomaly == 'knn' and size else None, mvtec=is_mvtec(data))
 
 # %% ../nbs/05_learner.ipynb #c3742251
 def train_normal(data, # an image folder, a folder of class folders, or an MVTec AD category
                  normal=True, # the class folder of good images, or True (see `normal_items`)
-                 anomaly:str=ANOMALY_RECIPE.anomaly, # 'learned' (DefectNet on synthetic anomalies) or 'knn' (PatchCore-style memory bank)
+                 anomaly:str=ANOMALY_RECIPE.anomaly, # 'learned' (DefectNet on synthetic anomalies), 'knn' (PatchCore-style memory bank) or 'both'
                  arch:str=ANOMALY_RECIPE.arch, # any timm model with `forward_intermediates`
-                 size:tuple|None=None, # learned: (h, w) of the training crops (default: the recipe's (128, 128)); knn: resize the images to it
-                 steps:int=ANOMALY_RECIPE.steps, # learned: optimiser steps
+                 size:tuple|None=None, # learned, both: (h, w) of the training crops (default: the recipe's (128, 128)); knn: resize the images to it
+                 steps:int=ANOMALY_RECIPE.steps, # learned, both: optimiser steps
                  frr:float=0.01, valid_pct:float=0.2, # false-reject rate of the threshold; share of the good images held out for it
-                 masks=None, weights=None, # not used (a `VattError` says where to give masks); knn: a local weights file for the encoder
-                 seed:int=0, **kwargs, # to `fit_learned` or `fit_knn`
+                 masks=None, weights=None, # not used (a `VattError` says where to give masks); knn, both: a local weights file for the knn encoder
+                 seed:int=0, **kwargs, # to `fit_learned` (learned, both) or `fit_knn`
                 ) -> Learner:
     "Train an anomaly detector on good images only; the Learner's model is an `AnomalyModel` with its threshold."
     _check_normal(data, anomaly, masks)

@@ -476,7 +476,7 @@ def anomaly_pointing(maps:list, # anomaly maps (H, W), raw or in [0, 1]
 
 
 # %% ../nbs/10_report.ipynb #a7d4ee72
-ANOMALY_ADVICE = ("more good images, more training steps (the learned method), the other method (--anomaly knn or learned), "
+ANOMALY_ADVICE = ("more good images, more training steps (the learned method), another method (--anomaly learned, knn or both: both maps), "
                   "or pretrained weights for the encoder (--weights)")
 
 def anomaly_section(rep:Report, learn:Learner, test) -> dict|None:
