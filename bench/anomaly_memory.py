@@ -1,6 +1,6 @@
 """Peak memory of scoring one 2048x2048 image on the CPU with each anomaly method (issue 17: within 4 GB).
 
-    python bench/anomaly_memory.py --method knn
+    python bench/anomaly_memory.py --method knn     # or learned, both
 Prints the process's peak resident memory before and after scoring (the model is fitted on 4 small images first).
 """
 import argparse, json, resource, time
@@ -15,7 +15,9 @@ p.add_argument('--threads', type=int, default=2); a = p.parse_args()
 torch.set_num_threads(a.threads)
 g = torch.Generator().manual_seed(0)
 x = F.avg_pool2d(torch.randn(4, 3, 256, 256, generator=g), 3, 1, 1) * 2
-m = fit_knn(x, 'resnet18', share=0.05) if a.method == 'knn' else AnomalyModel('learned', DefectNet('resnet18', n_classes=1, head='encoder', seg='binary').eval()).eval()
+knn = lambda: fit_knn(x, 'resnet18', share=0.05)
+learned = lambda: AnomalyModel('learned', DefectNet('resnet18', n_classes=1, head='encoder', seg='binary').eval()).eval()  # untrained: the same memory
+m = dict(knn=knn, learned=learned, both=lambda: AnomalyModel('both', torch.nn.ModuleList([learned(), knn()])).eval())[a.method]()
 calibrate(m, x[:2])
 big = F.avg_pool2d(torch.randn(1, 3, a.side, a.side, generator=g), 3, 1, 1) * 2
 before = peak_mb(); t0 = time.time()
