@@ -11,7 +11,8 @@ the same 1 % coreset as vatt's `knn`.
 Same backbone weights: every method uses the resnet18 that `vatt.anomaly.encoder` builds from random weights under
 the run's seed; `knn`, PatchCore and PaDiM all get it with its batch-norm statistics set on the good training images
 (`calibrate_bn`, what `fit_knn` does); `learned` builds its `DefectNet` under the same seed (the same initial
-encoder weights) and trains it; `both` fits the two (`fit_both`). Each run (method, seed) is a subprocess so
+encoder weights) and trains it; `both` fits the two (`fit_both`: its knn part is `fit_knn`'s, whose batch-norm
+statistics are set in batches of 8 rather than 16, so it is not bit-equal to the `knn` runs'). Each run (method, seed) is a subprocess so
 its peak memory is its own; PatchCore and PaDiM run under `--anomalib-python`, a Python with anomalib installed
 (`python -m venv ENV && ENV/bin/pip install torch==2.14.1 torchvision==0.29.1 anomalib -e .`). Every finished run is
 appended to the JSON file at once. On a GPU machine (`bash bench/gpu.sh anomaly`) vatt's methods fit and score on the

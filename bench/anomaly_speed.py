@@ -4,10 +4,10 @@ of a shared machine falls on both alike. The maps of the two layouts are compare
 
     python bench/anomaly_speed.py --threads 1 2
     python bench/anomaly_speed.py --threads 1 2 --files '/tmp/vatt_bench_anomaly/test_288x384/*/*.png'   # + end to end from files
+    python bench/anomaly_speed.py --quick      # checks the script, measures nothing
 
 With `--files`, it also times `score_images` over those image files with the library's default layout: reading,
 normalising, batching and scoring, the path `learn.predict_anomaly` and `vatt predict` take.
-    python bench/anomaly_speed.py --quick      # checks the script, measures nothing
 """
 import argparse, glob, json, time
 import torch
