@@ -164,7 +164,16 @@ def table(done):
                         + ' | '.join(ms(v[k]) for k in keys) + f" | {ms(v['recall'])} | "
                         + (f"{np.mean([d['fit_s'] for d in ds]):.0f} | {np.mean([d['images_per_s'] for d in ds]):.2f} | "
                            f"{max(d['peak_rss_mb'] for d in ds)} |" if first else ' | | |'))
-    return '\n'.join(rows)
+    return '\n'.join(rows + pointing_lines(done, ms))
+
+def pointing_lines(done, ms):
+    "The anomaly map's pointing game (its peak within 4 px of the mask) per method and size, for the runs that recorded it."
+    out = []
+    for (meth, size) in dict.fromkeys((d['method'], tuple(d['size'])) for d in done if d.get('pointing')):
+        ds = [d for d in done if d['method'] == meth and tuple(d['size']) == size and d.get('pointing')]
+        out.append(f"\npointing game, {meth} {size[1]}×{size[0]} ({len(ds)} runs): " + ', '.join(
+            f"{t} {ms([d['pointing'][t]['pointing'] for d in ds])}" for t in ('all', *TYPES[1:])))
+    return out
 
 def main():
     p = argparse.ArgumentParser()

@@ -30,6 +30,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'vatt.anomaly.blob_shape': ('anomaly.html#blob_shape', 'vatt/anomaly.py'),
                               'vatt.anomaly.calibrate': ('anomaly.html#calibrate', 'vatt/anomaly.py'),
                               'vatt.anomaly.calibrate_bn': ('anomaly.html#calibrate_bn', 'vatt/anomaly.py'),
+                              'vatt.anomaly.check_anomaly_method': ('anomaly.html#check_anomaly_method', 'vatt/anomaly.py'),
                               'vatt.anomaly.draw_anomaly': ('anomaly.html#draw_anomaly', 'vatt/anomaly.py'),
                               'vatt.anomaly.encoder': ('anomaly.html#encoder', 'vatt/anomaly.py'),
                               'vatt.anomaly.evaluate_anomaly': ('anomaly.html#evaluate_anomaly', 'vatt/anomaly.py'),

@@ -19,10 +19,10 @@ from .defects import DefectNet, pixel_loss, defect_prob
 # %% auto #0
 __all__ = ['SHAPES', 'ALL_FILLS', 'FILLS', 'ANOMALY_METHODS', 'MIN_GOOD', 'to_batch', 'to_uint8', 'noise_shape', 'line_shape',
            'blob_shape', 'draw_anomaly', 'encoder', 'middle_stages', 'calibrate_bn', 'patch_features', 'greedy_coreset',
-           'nn_search', 'MapOut', 'gaussian_blur', 'AnomalyModel', 'synth_batch', 'fit_knn', 'fit_learned', 'calibrate',
-           'split_normal', 'score_large', 'score_images', 'auroc', 'aupro', 'anomaly_metrics', 'is_mvtec', 'read_mvtec',
-           'mvtec_masks', 'anomaly_unit', 'AnomalyProbe', 'anomaly_map_of', 'find_anomaly_model', 'is_anomaly_model',
-           'fit_both', 'evaluate_anomaly']
+           'nn_search', 'MapOut', 'gaussian_blur', 'check_anomaly_method', 'AnomalyModel', 'synth_batch', 'fit_knn',
+           'fit_learned', 'calibrate', 'split_normal', 'score_large', 'score_images', 'auroc', 'aupro',
+           'anomaly_metrics', 'is_mvtec', 'read_mvtec', 'mvtec_masks', 'anomaly_unit', 'AnomalyProbe', 'anomaly_map_of',
+           'find_anomaly_model', 'is_anomaly_model', 'fit_both', 'evaluate_anomaly']
 
 # %% ../nbs/04b_anomaly.ipynb #880417a6
 _MEAN, _STD = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
@@ -236,6 +236,11 @@ def gaussian_blur(m:torch.Tensor, sigma:float=4.) -> torch.Tensor:
 # %% ../nbs/04b_anomaly.ipynb #9831d51e
 ANOMALY_METHODS = ('learned', 'knn', 'both')
 
+def check_anomaly_method(method:str) -> str:
+    "`method` if it is an anomaly method, else a `VattError` naming them."
+    if method not in ANOMALY_METHODS: raise VattError(f"anomaly method {method!r}: use one of {', '.join(map(repr, ANOMALY_METHODS))}")
+    return method
+
 class AnomalyModel(nn.Module):
     "An anomaly detector trained on good images: forward gives (logits (B, 2), anomaly map (B, 1, H, W))."
     no_class_maps = ("an anomaly model has none: its map method is 'anomaly_map' (learn.explain(items, 'anomaly_map'), "
@@ -248,7 +253,7 @@ class AnomalyModel(nn.Module):
                  sigma:float=4., # knn: blur of the map, in pixels
                 ):
         super().__init__()
-        if method not in ANOMALY_METHODS: raise VattError(f"anomaly method {method!r}: use one of {', '.join(map(repr, ANOMALY_METHODS))}")
+        check_anomaly_method(method)
         self.method, self.net, self.idx, self.sigma = method, net, idx, sigma
         self.register_buffer('bank', bank if bank is not None else torch.zeros(0))
         self.register_buffer('threshold', torch.tensor(float('nan')))  # image score above which an image is anomalous

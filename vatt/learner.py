@@ -558,7 +558,7 @@ def load_model(path:str|Path, # a model.pkl written by `learn.export` (vatt trai
 
 # %% ../nbs/05_learner.ipynb #a17e0002
 from .anomaly import (fit_knn, fit_learned, fit_both, calibrate, split_normal, to_batch, is_mvtec, read_mvtec,
-                          score_images, MIN_GOOD, ANOMALY_METHODS)
+                          score_images, MIN_GOOD, check_anomaly_method)
 from .data import VattImage, OK_NAMES, _IMG_EXTS
 from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, IndexSplitter, Normalize, imagenet_stats
 import numpy as np, pandas as pd, time as _time
@@ -603,7 +603,7 @@ def _load(items, size):
 # %% ../nbs/05_learner.ipynb #80cd633a
 def _check_normal(data, anomaly, masks):
     "A `VattError` for what normal-only training cannot use."
-    if anomaly not in ANOMALY_METHODS: raise VattError(f"anomaly={anomaly!r}: use one of {', '.join(map(repr, ANOMALY_METHODS))}")
+    check_anomaly_method(anomaly)
     if masks is not None: raise VattError('masks are not used when training on good images only (nothing defective is read for training); '
                                           'give them to the report instead: vatt explain MODEL PATH --masks DIR, or an MVTec AD ground_truth/ folder')
     if data is None: raise VattError('no data: give a folder of good images (or of class folders, with normal=CLASS)')
@@ -612,9 +612,9 @@ def _fit_normal(x, anomaly, arch, size, steps, weights, seed, kwargs) -> Anomaly
     "The anomaly detector `anomaly` fitted on the good images `x` (a batch)."
     from vatt.anomaly import encoder
     if anomaly == 'learned': return fit_learned(x, arch, crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, seed=seed, **kwargs)
-    if anomaly == 'both': return fit_both(x, arch, net=encoder(arch, weights=weights) if weights else None, seed=seed,
-                                          crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, **kwargs)
-    m = fit_knn(x, arch, net=encoder(arch, weights=weights) if weights else None, seed=seed, calibrate=True, **kwargs)
+    net = encoder(arch, weights=weights) if weights else None  # the knn encoder: pretrained from a local file, or random
+    if anomaly == 'both': return fit_both(x, arch, net=net, seed=seed, crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, **kwargs)
+    m = fit_knn(x, arch, net=net, seed=seed, calibrate=True, **kwargs)
     if size: m.fit_size = torch.tensor(tuple(size))  # every later input is scored at the patch scale of the bank
     return m
 
