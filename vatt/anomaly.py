@@ -605,12 +605,13 @@ def fit_both(x:torch.Tensor, # good images (B, 3, H, W), normalised
              arch:str='resnet18', # the encoder of both parts
              net:nn.Module|None=None, # the knn part's encoder (e.g. pretrained); default: `arch` from random weights
              seed:int=0, device=None, # as `fit_learned` and `fit_knn`
+             calibrate:bool|None=None, # the knn part's batch-norm statistics set on `x` (as `fit_knn`; default: when `net` is None)
              **kwargs, # to `fit_learned` (crop, steps, ...)
             ) -> AnomalyModel:
     "A `both` anomaly model: a `learned` and a `knn` model fitted on the same good images (calibrate it, which calibrates both)."
     _check_count(x, 'both')
     learned = fit_learned(x, arch, seed=seed, device=device, **kwargs)
-    knn = fit_knn(x, arch, net=net, seed=seed, device=device)
+    knn = fit_knn(x, arch, net=net, seed=seed, device=device, calibrate=calibrate)
     return AnomalyModel('both', nn.ModuleList([learned, knn])).eval()
 
 # %% ../nbs/04b_anomaly.ipynb #8a7ad72e

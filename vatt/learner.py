@@ -613,7 +613,7 @@ def _fit_normal(x, anomaly, arch, size, steps, weights, seed, kwargs) -> Anomaly
     from vatt.anomaly import encoder
     if anomaly == 'learned': return fit_learned(x, arch, crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, seed=seed, **kwargs)
     net = encoder(arch, weights=weights) if weights else None  # the knn encoder: pretrained from a local file, or random
-    if anomaly == 'both': return fit_both(x, arch, net=net, seed=seed, crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, **kwargs)
+    if anomaly == 'both': return fit_both(x, arch, net=net, seed=seed, calibrate=True, crop=tuple(size or ANOMALY_RECIPE.crop), steps=steps, **kwargs)
     m = fit_knn(x, arch, net=net, seed=seed, calibrate=True, **kwargs)
     if size: m.fit_size = torch.tensor(tuple(size))  # every later input is scored at the patch scale of the bank
     return m
